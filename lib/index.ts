@@ -1,0 +1,25 @@
+// torchts: deep learning from TypeScript on libtorch.
+export { Tensor, TensorDisposedError, type ToOptions, type BackwardOptions, type NestedArray } from './tensor';
+export { type DType, type MemoryFormat, DTYPES, isFloating, itemSize } from './dtype';
+export { type Device, isDevice } from './device';
+export { scope, keep, unkeep, dispose, memory, scopeDepth, type MemoryInfo } from './memory';
+export { noGrad, enableGrad, isGradEnabled, inferenceMode, isInferenceMode, backward } from './autograd';
+export {
+  buildInfo,
+  setNumThreads,
+  getNumThreads,
+  cuda,
+  autocast,
+  setDeterministic,
+  setCudnnBenchmark,
+  setFloat32MatmulPrecision,
+} from './runtime';
+export * from './ops/creation';
+export * from './ops/random';
+export * from './ops/pointwise';
+export * from './ops/reduction';
+export * from './ops/shape';
+export * from './ops/indexing';
+export * from './ops/linalg';
+export { callByName, Op, op } from './ops/registry';
+export * as F from './ops/nn';

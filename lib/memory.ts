@@ -1,0 +1,114 @@
+// Explicit tensor lifetimes: scopes, keep() and memory statistics.
+//
+// V8's garbage collector cannot see libtorch memory (least of all GPU
+// memory), so waiting for it lets memory pile up. `scope(fn)` frees every
+// tensor created while `fn` runs, except the ones it returns and the ones
+// passed to `keep()`. Finalizers remain as a backstop for forgotten handles.
+import { native, type CudaMemoryStats } from './native';
+import { assertSync } from './util/sync';
+
+/** What scopes track: anything with an idempotent dispose. */
+export interface ScopedResource {
+  dispose(): void;
+}
+
+const kept = new WeakSet<ScopedResource>();
+const frames: ScopedResource[][] = [];
+
+/** Called by every new Tensor: registers it with the innermost scope. */
+export function track(resource: ScopedResource): void {
+  const frame = frames[frames.length - 1];
+  if (frame !== undefined) frame.push(resource);
+}
+
+/** Marks `resource` to survive every enclosing scope; returns it. */
+export function keep<T extends ScopedResource>(resource: T): T {
+  kept.add(resource);
+  return resource;
+}
+
+/** Undoes keep(): the resource is freed by the next scope that ends around its later uses. */
+export function unkeep<T extends ScopedResource>(resource: T): T {
+  kept.delete(resource);
+  return resource;
+}
+
+function collectReturned(value: unknown, into: Set<unknown>, depth: number): void {
+  if (value === null || typeof value !== 'object' || depth > 8) return;
+  if (typeof (value as ScopedResource).dispose === 'function' && !Array.isArray(value)) {
+    into.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) collectReturned(item, into, depth + 1);
+  } else if (value instanceof Map) {
+    for (const item of value.values()) collectReturned(item, into, depth + 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) collectReturned(item, into, depth + 1);
+  }
+}
+
+/**
+ * Runs `fn` and frees every tensor it created, except what it returns
+ * (tensors directly, or inside arrays, Maps and plain objects) and what it
+ * passed to `keep()`. Returned tensors move to the enclosing scope. Scopes
+ * nest; an exception still frees everything created inside.
+ */
+export function scope<T>(fn: () => T): T {
+  const frame: ScopedResource[] = [];
+  frames.push(frame);
+  let result: T;
+  let returned: Set<unknown> | undefined;
+  try {
+    result = fn();
+    assertSync(result, 'scope()', 'Run each synchronous step in its own scope instead.');
+    returned = new Set();
+    collectReturned(result, returned, 0);
+  } finally {
+    frames.pop();
+    const parent = frames[frames.length - 1];
+    for (const resource of frame) {
+      if (kept.has(resource)) continue;
+      if (returned !== undefined && returned.has(resource)) {
+        if (parent !== undefined) parent.push(resource);
+        continue;
+      }
+      resource.dispose();
+    }
+  }
+  return result;
+}
+
+/** How deep the current scope nesting is (0 outside any scope). */
+export function scopeDepth(): number {
+  return frames.length;
+}
+
+/** Disposes every resource in `values` (arrays, Maps and plain objects are searched). */
+export function dispose(...values: unknown[]): void {
+  const found = new Set<unknown>();
+  collectReturned(values, found, 0);
+  for (const resource of found) (resource as ScopedResource).dispose();
+}
+
+export interface MemoryInfo {
+  /** Live JS tensor handles (each view or `.grad` lookup is a handle). */
+  liveTensors: number;
+  /** Distinct storages held through those handles. */
+  storages: number;
+  /** Bytes of those storages, by device ('cpu', 'cuda:0', ...). */
+  bytes: Record<string, number>;
+  /** CUDA caching-allocator statistics per device, when CUDA is in use. */
+  cuda?: Record<string, CudaMemoryStats>;
+}
+
+/** Live tensors and bytes held by JS handles, plus CUDA allocator stats. */
+export function memory(): MemoryInfo {
+  const info: MemoryInfo = native.memory();
+  const devices = native.cudaDeviceCount();
+  if (devices > 0) {
+    info.cuda = {};
+    for (let index = 0; index < devices; index++) info.cuda[`cuda:${index}`] = native.cudaMemoryStats(index);
+  }
+  return info;
+}

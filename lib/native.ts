@@ -1,0 +1,128 @@
+// Loads the compiled addon and describes its functions' types.
+//
+// Handles are opaque: the addon hands out type-tagged externals and checks the
+// tag on every call, so passing the wrong kind of handle is a JS error.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** An opaque native tensor handle. */
+export type TensorHandle = { readonly __tensorHandle: unique symbol };
+/** An opaque native module handle. */
+export type ModuleHandle = { readonly __moduleHandle: unique symbol };
+/** An opaque native optimizer handle. */
+export type OptimizerHandle = { readonly __optimizerHandle: unique symbol };
+
+export interface NativeMemory {
+  liveTensors: number;
+  storages: number;
+  bytes: Record<string, number>;
+}
+
+export interface CudaMemoryStats {
+  allocated: number;
+  peakAllocated: number;
+  reserved: number;
+  peakReserved: number;
+}
+
+export interface BuildInfo {
+  torch: string;
+  cudaCompiled: boolean;
+  mkldnn: boolean;
+  openmp: boolean;
+  parallel: string;
+  config: string;
+}
+
+export interface NativeBinding {
+  // tensor.cc
+  fromBytes(data: ArrayBufferView | ArrayBuffer, shape: readonly number[], dtype: number): TensorHandle;
+  toArrayBuffer(t: TensorHandle): ArrayBuffer;
+  item(t: TensorHandle): number | boolean;
+  shape(t: TensorHandle): number[];
+  strides(t: TensorHandle): number[];
+  dim(t: TensorHandle): number;
+  numel(t: TensorHandle): number;
+  dtype(t: TensorHandle): number;
+  device(t: TensorHandle): string;
+  isContiguous(t: TensorHandle, memoryFormat?: number): boolean;
+  requiresGrad(t: TensorHandle): boolean;
+  setRequiresGrad(t: TensorHandle, value: boolean): void;
+  isLeaf(t: TensorHandle): boolean;
+  gradFn(t: TensorHandle): string | null;
+  grad(t: TensorHandle): TensorHandle | null;
+  setGrad(t: TensorHandle, grad: TensorHandle | null): void;
+  retainGrad(t: TensorHandle): void;
+  backward(roots: TensorHandle[], grads: (TensorHandle | null)[] | undefined, retainGraph?: boolean, createGraph?: boolean): void;
+  dispose(t: TensorHandle): void;
+  isDisposed(t: TensorHandle): boolean;
+  sameTensor(a: TensorHandle, b: TensorHandle): boolean;
+  memory(): NativeMemory;
+  // ops.cc
+  resolveOp(name: string, overload?: string): number;
+  opSchema(id: number): string;
+  callOp(id: number, ...args: unknown[]): unknown;
+  opOverloads(name: string): string[];
+  // runtime.cc
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setNumInteropThreads(n: number): void;
+  cudaDeviceCount(): number;
+  cudaSynchronize(index?: number): void;
+  cudaMemoryStats(index?: number): CudaMemoryStats;
+  cudaEmptyCache(): void;
+  cudaResetPeakStats(index?: number): void;
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
+  pushInferenceMode(): void;
+  popInferenceMode(): void;
+  isInferenceMode(): boolean;
+  autocastEnter(deviceType: string, enabled: boolean, dtype: number): [boolean, number];
+  autocastExit(deviceType: string, previousEnabled: boolean, previousDtype: number): void;
+  manualSeed(seed: number): void;
+  getRngState(device?: string): TensorHandle;
+  setRngState(state: TensorHandle, device?: string): void;
+  setDeterministic(enabled: boolean): void;
+  setCudnnBenchmark(enabled: boolean): void;
+  setFloat32MatmulPrecision(precision: string): void;
+  buildInfo(): BuildInfo;
+}
+
+function packageRoot(): string {
+  // lib/native.ts (tests, ts-node) or dist/lib/native.js (compiled).
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'torchts') return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('torchts: cannot locate the package root from ' + __dirname);
+}
+
+function addonPath(): string {
+  const override = process.env.TORCHTS_ADDON;
+  if (override) return path.resolve(override);
+  return path.join(packageRoot(), 'build', 'Release', 'torchts.node');
+}
+
+function load(): NativeBinding {
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `torchts: the native addon is not built (${file} is missing).\n` +
+        'Build it with `npm run build` in the torchts package (it finds libtorch; see README.md).',
+    );
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeBinding;
+  } catch (error) {
+    throw new Error(
+      `torchts: the native addon ${file} failed to load: ${(error as Error).message}\n` +
+        'Rebuild it with `npm run build`; if libtorch moved, set LIBTORCH and rebuild.',
+    );
+  }
+}
+
+/** The loaded addon (loaded once per thread on first import). */
+export const native: NativeBinding = load();

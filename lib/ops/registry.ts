@@ -1,0 +1,95 @@
+// The TS side of the generic op path: named ATen operators, resolved once to
+// an integer id, called with positional arguments in schema order.
+import { native, type TensorHandle } from '../native';
+import { Tensor } from '../tensor';
+
+/** One ATen operator overload, resolved lazily on first call. */
+export class Op {
+  private id = -1;
+
+  constructor(
+    readonly name: string,
+    readonly overload = '',
+  ) {}
+
+  get handle(): number {
+    if (this.id < 0) this.id = native.resolveOp(this.name, this.overload);
+    return this.id;
+  }
+
+  /** The operator's schema, as libtorch prints it. */
+  schema(): string {
+    return native.opSchema(this.handle);
+  }
+}
+
+/** `op('aten::add.Tensor')` -> the `add` operator's `Tensor` overload. */
+export function op(qualified: string): Op {
+  const separator = qualified.indexOf('.', qualified.indexOf('::') + 2);
+  return separator < 0 ? new Op(qualified) : new Op(qualified.slice(0, separator), qualified.slice(separator + 1));
+}
+
+export const callOp = native.callOp;
+
+/** Wraps a returned handle. */
+export function wrap(handle: unknown): Tensor {
+  return Tensor.fromHandle(handle as TensorHandle);
+}
+
+/** Wraps a returned handle list. */
+export function wrapAll(handles: unknown): Tensor[] {
+  return (handles as TensorHandle[]).map((handle) => Tensor.fromHandle(handle));
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** The handle of a Tensor argument, or a TypeError naming the argument. */
+export function handleOf(value: unknown, what: string): TensorHandle {
+  if (value instanceof Tensor) return value.handle;
+  throw new TypeError(`${what} must be a Tensor, got ${describe(value)}`);
+}
+
+/** Handles of an optional Tensor argument (null/undefined pass through as null). */
+export function optionalHandle(value: unknown, what: string): TensorHandle | null {
+  return value === null || value === undefined ? null : handleOf(value, what);
+}
+
+export function handlesOf(values: readonly unknown[], what: string): TensorHandle[] {
+  if (!Array.isArray(values)) throw new TypeError(`${what} must be an array of Tensors, got ${describe(values)}`);
+  return values.map((value, index) => handleOf(value, `${what}[${index}]`));
+}
+
+/** A number or boolean scalar argument. */
+export function isScalar(value: unknown): value is number | boolean {
+  return typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** Normalises a dim list argument: a number or an array of numbers. */
+export function dims(value: number | readonly number[] | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'number' ? [value] : [...value];
+}
+
+/**
+ * Calls any ATen operator by name, e.g. `callByName('aten::hardswish', t)` or
+ * `callByName('aten::max.dim', t, 1, false)`. Tensors (also inside arrays) are
+ * passed as tensors; returned tensors are wrapped.
+ */
+export function callByName(qualified: string, ...args: unknown[]): unknown {
+  const operator = op(qualified);
+  const lowered = args.map((arg) =>
+    arg instanceof Tensor ? arg.handle : Array.isArray(arg) ? arg.map((x) => (x instanceof Tensor ? x.handle : x)) : arg,
+  );
+  return lift(native.callOp(operator.handle, ...lowered));
+}
+
+function lift(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(lift);
+  if (value !== null && typeof value === 'object') return Tensor.fromHandle(value as TensorHandle);
+  return value;
+}

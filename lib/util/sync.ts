@@ -1,0 +1,13 @@
+// Modes and scopes are entered and left around a synchronous call; an async
+// callback would leave the mode while its awaited work still runs.
+
+export function isPromiseLike(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Throws when a callback that must be synchronous returned a promise. */
+export function assertSync(result: unknown, what: string, advice = ''): void {
+  if (isPromiseLike(result)) {
+    throw new TypeError(`${what} needs a synchronous function: the mode would not hold across an await.${advice ? ' ' + advice : ''}`);
+  }
+}

@@ -1,0 +1,148 @@
+// Shared declarations of the torchts addon: error translation, handles,
+// memory accounting and per-environment state.
+//
+// JavaScript never sees a raw pointer. Every native object (tensor, module,
+// optimizer) reaches JS as a type-tagged `External` whose finalizer releases
+// it, so a forgotten handle is still freed by the garbage collector, and an
+// object of the wrong kind is rejected instead of being reinterpreted.
+#pragma once
+
+#include "pch.h"
+
+namespace torchts {
+
+// ---------------------------------------------------------------------------
+// Errors. Every exported function is wrapped by Guard<>: no C++ exception may
+// cross into V8 (an escaped exception aborts the Node process).
+// ---------------------------------------------------------------------------
+
+// A JS Error with a `code` property (e.g. ERR_TORCH, ERR_TORCHTS_ARG).
+Napi::Error MakeError(Napi::Env env, const std::string& message, const char* code);
+// A JS TypeError for bad arguments detected natively.
+Napi::Error MakeTypeError(Napi::Env env, const std::string& message);
+// Translates libtorch's c10::Error family into the matching JS error.
+Napi::Error TranslateTorchError(Napi::Env env, const c10::Error& error);
+
+using Callback = Napi::Value (*)(const Napi::CallbackInfo&);
+
+template <Callback F>
+Napi::Value Guard(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;  // already a JS error; node-addon-api rethrows it into JS
+  } catch (const c10::Error& error) {
+    throw TranslateTorchError(info.Env(), error);
+  } catch (const std::bad_alloc&) {
+    throw MakeError(info.Env(), "out of memory (std::bad_alloc)", "ERR_TORCH_OOM");
+  } catch (const std::exception& error) {
+    throw MakeError(info.Env(), error.what(), "ERR_TORCHTS_NATIVE");
+  } catch (...) {
+    throw MakeError(info.Env(), "unknown native exception", "ERR_TORCHTS_NATIVE");
+  }
+}
+
+// Registers `F` under `name` on `exports`, always behind Guard<>.
+template <Callback F>
+void Export(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New<Guard<F>>(env, name));
+}
+
+// ---------------------------------------------------------------------------
+// Argument helpers (throw JS TypeErrors with the argument's name).
+// ---------------------------------------------------------------------------
+int64_t ToInt(const Napi::Value& value, const char* what);
+double ToDouble(const Napi::Value& value, const char* what);
+bool ToBool(const Napi::Value& value, const char* what);
+std::string ToString(const Napi::Value& value, const char* what);
+std::vector<int64_t> ToIntVector(const Napi::Value& value, const char* what);
+c10::ScalarType ToScalarType(const Napi::Value& value, const char* what);
+c10::Device ToDevice(const Napi::Value& value, const char* what);
+Napi::Value ShapeToJs(Napi::Env env, c10::IntArrayRef sizes);
+std::string DeviceString(const c10::Device& device);
+
+// ---------------------------------------------------------------------------
+// Memory accounting. Several handles (views, `.grad` lookups, parameters) can
+// share one storage; the ledger counts each storage once, so `memory()`
+// reports bytes actually held through JS handles, by device.
+// ---------------------------------------------------------------------------
+struct MemoryLedger {
+  struct Entry {
+    int64_t handles = 0;
+    int64_t bytes = 0;
+    std::string device;
+  };
+  std::unordered_map<const void*, Entry> storages;
+  std::unordered_map<std::string, int64_t> bytesByDevice;
+  int64_t liveTensors = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Handles.
+// ---------------------------------------------------------------------------
+struct TensorBox {
+  at::Tensor tensor;                        // undefined once disposed
+  const void* storageKey = nullptr;         // ledger key (nullptr: none)
+  std::shared_ptr<MemoryLedger> ledger;     // outlives the env if needed
+  napi_env env = nullptr;
+  bool disposed = false;
+};
+
+// Wraps `tensor` in a new JS handle (undefined tensor -> null).
+Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor);
+// The tensor behind a handle; throws a JS error for non-tensors and disposed
+// tensors. `what` names the argument in the message.
+const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what);
+TensorBox* UnwrapTensorBox(const Napi::Value& value, const char* what);
+// Drops the handle's reference (idempotent).
+void ReleaseTensorBox(TensorBox* box);
+
+// Generic tagged externals for modules and optimizers.
+template <typename T>
+struct TypeTag;
+
+template <typename T>
+Napi::Value WrapObject(Napi::Env env, std::unique_ptr<T> object) {
+  T* raw = object.release();
+  auto external = Napi::External<T>::New(env, raw, [](Napi::Env, T* p) { delete p; });
+  napi_status status = napi_type_tag_object(env, external, &TypeTag<T>::tag);
+  if (status != napi_ok) throw MakeError(env, "cannot tag native handle", "ERR_TORCHTS_NATIVE");
+  return external;
+}
+
+template <typename T>
+T* UnwrapObject(const Napi::Value& value, const char* what) {
+  bool tagged = false;
+  if (value.IsExternal()) {
+    napi_check_object_type_tag(value.Env(), value, &TypeTag<T>::tag, &tagged);
+  }
+  if (!tagged) {
+    throw MakeTypeError(value.Env(), std::string(what) + " must be a " + TypeTag<T>::name + " handle");
+  }
+  return value.As<Napi::External<T>>().Data();
+}
+
+// ---------------------------------------------------------------------------
+// Per-environment state (the addon is context-aware: each worker thread gets
+// its own copy).
+// ---------------------------------------------------------------------------
+struct OpEntry;  // ops.cc
+struct AddonData {
+  std::shared_ptr<MemoryLedger> ledger = std::make_shared<MemoryLedger>();
+  std::vector<std::unique_ptr<OpEntry>> ops;
+  std::unordered_map<std::string, int32_t> opIds;
+  std::vector<std::unique_ptr<c10::InferenceMode>> inferenceGuards;
+  AddonData();  // defined in ops.cc, where OpEntry is complete
+  ~AddonData();
+};
+AddonData& Data(Napi::Env env);
+
+// Registration functions of each translation unit.
+void InitTensor(Napi::Env env, Napi::Object exports);
+void InitOps(Napi::Env env, Napi::Object exports);
+void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitModules(Napi::Env env, Napi::Object exports);
+void InitOptim(Napi::Env env, Napi::Object exports);
+void InitSerialize(Napi::Env env, Napi::Object exports);
+
+}  // namespace torchts

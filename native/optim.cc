@@ -1,0 +1,5 @@
+#include "common.h"
+
+namespace torchts {
+void InitOptim(Napi::Env, Napi::Object) {}
+}  // namespace torchts

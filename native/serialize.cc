@@ -1,0 +1,5 @@
+#include "common.h"
+
+namespace torchts {
+void InitSerialize(Napi::Env, Napi::Object) {}
+}  // namespace torchts

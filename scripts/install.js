@@ -1,0 +1,94 @@
+'use strict';
+// `npm install` / `npm run build`: finds libtorch and compiles the addon with
+// cmake-js, then loads it once to prove it works. Every failure ends with a
+// message that says what went wrong and the command that fixes it.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { findLibtorch, LibtorchNotFound, projectRoot } = require('./libtorch');
+
+function fail(message) {
+  console.error(`\ntorchts install failed:\n${message}\n`);
+  process.exit(1);
+}
+
+// Extra CMake definitions a CUDA libtorch from a pip wheel needs: the CUDA
+// toolkit for headers, and the wheel's own NVRTC (the toolkit's may differ).
+function cudaDefinitions(libtorch) {
+  if (!libtorch.cuda) return [];
+  const defs = [];
+  const toolkit = process.env.CUDA_HOME || process.env.CUDA_PATH || '/usr/local/cuda';
+  if (fs.existsSync(toolkit)) defs.push(`CUDA_TOOLKIT_ROOT_DIR=${toolkit}`);
+  const sitePackages = path.dirname(libtorch.root);
+  for (const sub of ['cu13', 'cu12', 'cuda_nvrtc']) {
+    const dir = path.join(sitePackages, 'nvidia', sub, 'lib');
+    if (!fs.existsSync(dir)) continue;
+    const nvrtc = fs.readdirSync(dir).find((name) => /^libnvrtc\.so\.\d+$/.test(name));
+    if (nvrtc) {
+      defs.push(`CUDA_nvrtc_LIBRARY=${path.join(dir, nvrtc)}`);
+      break;
+    }
+  }
+  if (!process.env.TORCH_CUDA_ARCH_LIST) process.env.TORCH_CUDA_ARCH_LIST = '8.0;9.0';
+  return defs;
+}
+
+function build(libtorch) {
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  const outDir = process.env.TORCHTS_BUILD_DIR || path.join(projectRoot, 'build');
+  const defs = [`LIBTORCH_ROOT=${libtorch.root}`, ...cudaDefinitions(libtorch)];
+  const extra = (process.env.TORCHTS_CMAKE_ARGS || '').split(/\s+/).filter(Boolean);
+  const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(Math.max(1, require('node:os').availableParallelism())),
+    ...defs.map((d) => `--CD${d}`), ...extra];
+  console.error(`torchts: building the addon against libtorch ${libtorch.version} (${libtorch.cuda ? 'CUDA' : 'CPU'}) from ${libtorch.source}`);
+  console.error(`torchts:   ${libtorch.root}`);
+  const started = Date.now();
+  const result = spawnSync(process.execPath, args, { cwd: projectRoot, stdio: 'inherit' });
+  if (result.status !== 0) {
+    fail(
+      'cmake-js could not compile the addon (see the compiler output above).\n' +
+        'It needs cmake >= 3.18 and a C++20 compiler (g++ >= 10): `apt-get install cmake g++`.\n' +
+        'Retry with `npm run build`.',
+    );
+  }
+  const addon = path.join(outDir, 'Release', 'torchts.node');
+  fs.writeFileSync(
+    path.join(outDir, 'torchts-build.json'),
+    JSON.stringify({ ...libtorch, addon, builtAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000 }, null, 2),
+  );
+  return addon;
+}
+
+// Loads the addon in a child process: a broken build must fail here, not in
+// the user's first import.
+function verify(addon) {
+  const probe = `const a = require(${JSON.stringify(addon)}); const b = a.buildInfo();
+    console.log(JSON.stringify({ torch: b.torch, cudaCompiled: b.cudaCompiled, cudaDevices: a.cudaDeviceCount() }));`;
+  const result = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    fail(`the addon was built but does not load:\n${result.stderr.trim()}\nRebuild with \`npm run build\`.`);
+  }
+  const info = JSON.parse(result.stdout.trim());
+  const cuda = info.cudaCompiled
+    ? `CUDA build, ${info.cudaDevices} device(s) visible${info.cudaDevices === 0 ? ' (CUDA unavailable here; CPU works)' : ''}`
+    : 'CPU build';
+  console.error(`torchts: addon ready (libtorch ${info.torch}, ${cuda})`);
+}
+
+function main() {
+  if (process.env.TORCHTS_SKIP_BUILD === '1') {
+    console.error('torchts: TORCHTS_SKIP_BUILD=1, not building the addon');
+    return;
+  }
+  let libtorch;
+  try {
+    libtorch = findLibtorch();
+  } catch (error) {
+    if (error instanceof LibtorchNotFound) fail(error.message);
+    throw error;
+  }
+  verify(build(libtorch));
+}
+
+main();
