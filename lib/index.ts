@@ -1,7 +1,7 @@
 // torchts: deep learning from TypeScript on libtorch.
 export { Tensor, TensorDisposedError, type ToOptions, type BackwardOptions, type NestedArray } from './tensor';
 export { type DType, type MemoryFormat, DTYPES, isFloating, itemSize } from './dtype';
-export { type Device, isDevice } from './device';
+export { type Device, isDevice, DeviceUnavailableError } from './device';
 export { scope, keep, unkeep, dispose, memory, scopeDepth, type MemoryInfo } from './memory';
 export { noGrad, enableGrad, isGradEnabled, inferenceMode, isInferenceMode, backward } from './autograd';
 export {

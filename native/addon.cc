@@ -36,7 +36,10 @@ std::string CleanTorchMessage(const c10::Error& error) {
     size_t end = message.find('\n', start);
     if (end == std::string::npos) end = message.size();
     std::string line = message.substr(start, end - start);
-    if (line.rfind("Exception raised from", 0) != 0 && !line.empty()) {
+    // Dispatcher errors append one "Key: registered at file:line" line per
+    // backend; they are noise for users.
+    bool registration = line.find(" registered at ") != std::string::npos;
+    if (line.rfind("Exception raised from", 0) != 0 && !line.empty() && !registration) {
       if (!cleaned.empty()) cleaned += '\n';
       cleaned += line;
     }

@@ -1,0 +1,24 @@
+// The error catalogue (test/errors/catalogue.ts) in a child process: each bad
+// input must raise a JS Error whose message names the problem, and the
+// process must survive all of them.
+import * as path from 'node:path';
+import t from 'tap';
+import { CASES } from './errors/catalogue';
+import { runTsSync } from './helpers/child';
+
+t.test('every bad input is a clear JS error and the process survives', (t) => {
+  const runner = path.join(__dirname, 'errors', 'run-catalogue.ts');
+  const result = runTsSync(runner);
+  t.equal(result.signal, null, 'the child was not killed by a signal (no abort, no segfault)');
+  t.equal(result.status, 0, `child exited cleanly${result.stderr ? `: ${result.stderr.slice(0, 2000)}` : ''}`);
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const byName = new Map(lines.map((line) => [line.name as string, line]));
+  for (const c of CASES) {
+    const outcome = byName.get(c.name);
+    t.ok(outcome?.threw, `${c.area}: ${c.name} throws`);
+    t.match(String(outcome?.message), c.message, `${c.area}: ${c.name} says what is wrong`);
+  }
+  t.same(lines.at(-1), { done: true, check: 6 }, 'still computing correctly afterwards');
+  t.comment(`${CASES.length} kinds of bad input covered`);
+  t.end();
+});

@@ -1,0 +1,18 @@
+// Child-process side of test/errors.test.ts: runs every case and prints one
+// JSON line per case. Reaching the end proves no input crashed the process.
+import { CASES } from './catalogue';
+import * as tt from '../../lib';
+
+for (const c of CASES) {
+  let outcome: { threw: boolean; errorName?: string; message?: string; code?: string };
+  try {
+    c.run();
+    outcome = { threw: false };
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    outcome = { threw: true, errorName: e.name, message: e.message, code: e.code };
+  }
+  process.stdout.write(JSON.stringify({ area: c.area, name: c.name, ...outcome }) + '\n');
+}
+// The process must still compute correctly after all of that.
+process.stdout.write(JSON.stringify({ done: true, check: tt.ones([3]).add(1).sum().item() }) + '\n');

@@ -1,0 +1,121 @@
+// Scopes, keep(), dispose() and the live-tensor ledger.
+import * as path from 'node:path';
+import t from 'tap';
+import * as tt from '../lib';
+import { runTsSync } from './helpers/child';
+
+const live = (): number => tt.memory().liveTensors;
+
+t.test('scope frees what it created, except returned and kept tensors', (t) => {
+  const base = live();
+  const a = tt.ones([4]);
+  let kept: tt.Tensor | undefined;
+  const result = tt.scope(() => {
+    const b = a.add(1);
+    const c = b.mul(3);
+    kept = tt.keep(c.sub(1));
+    return { sum: c.sum(), list: [b.neg()] };
+  });
+  t.equal(live(), base + 1 + 1 + 2, 'a, kept, and the two returned tensors remain');
+  t.equal(result.sum.item(), 24);
+  t.same(result.list[0]!.arraySync(), [-2, -2, -2, -2]);
+  t.same(kept!.arraySync(), [5, 5, 5, 5]);
+  tt.dispose(result, kept, a);
+  t.equal(live(), base);
+  t.end();
+});
+
+t.test('nested scopes hand returned tensors to the enclosing scope', (t) => {
+  const base = live();
+  tt.scope(() => {
+    const inner = tt.scope(() => tt.ones([2]).add(1));
+    t.equal(inner.isDisposed, false, 'returned from inner scope');
+    t.equal(tt.scopeDepth(), 1);
+  });
+  t.equal(live(), base, 'outer scope freed the inner result');
+  t.end();
+});
+
+t.test('an exception inside a scope still frees its tensors', (t) => {
+  const base = live();
+  t.throws(() =>
+    tt.scope(() => {
+      tt.ones([3]).add(2);
+      throw new Error('boom');
+    }),
+  /boom/);
+  t.equal(live(), base);
+  t.throws(() => tt.scope((async () => tt.ones([1])) as unknown as () => tt.Tensor), /synchronous function/);
+  t.equal(live(), base);
+  t.end();
+});
+
+t.test('using a disposed tensor is a clear JS error', (t) => {
+  const a = tt.ones([2]);
+  a.dispose();
+  a.dispose(); // idempotent
+  t.ok(a.isDisposed);
+  t.throws(() => a.add(1), { name: 'TensorDisposedError', code: 'ERR_TORCHTS_DISPOSED' });
+  t.throws(() => a.shape, /was disposed/);
+  t.equal(a.toString(), 'tensor(<disposed>)');
+  const b = tt.scope(() => tt.ones([2]));
+  t.notOk(b.isDisposed, 'returned tensor outlives the scope');
+  let escaped: tt.Tensor | undefined;
+  tt.scope(() => {
+    escaped = tt.ones([2]);
+  });
+  t.throws(() => escaped!.sum(), /disposed/, 'a tensor smuggled out of its scope is disposed');
+  {
+    using c = tt.ones([3]);
+    t.equal(c.numel(), 3);
+    escaped = c;
+  }
+  t.ok(escaped.isDisposed, '`using` disposes at block end');
+  t.end();
+});
+
+t.test('memory() counts storages once across views and reports bytes by device', (t) => {
+  const base = tt.memory();
+  const a = tt.zeros([256], { dtype: 'float32' });
+  const view = a.view([16, 16]);
+  const after = tt.memory();
+  t.equal(after.liveTensors, base.liveTensors + 2);
+  t.equal(after.storages, base.storages + 1, 'a view shares its base storage');
+  t.equal((after.bytes.cpu ?? 0) - (base.bytes.cpu ?? 0), 1024);
+  tt.dispose(a, view);
+  t.equal(tt.memory().bytes.cpu ?? 0, base.bytes.cpu ?? 0);
+  t.end();
+});
+
+t.test('100k small ops inside scopes leave the live-tensor count at baseline', (t) => {
+  const x = tt.randn([8]);
+  const base = live();
+  for (let step = 0; step < 1000; step++) {
+    tt.scope(() => {
+      let y = x;
+      for (let i = 0; i < 100; i++) y = y.mul(0.5).add(1);
+      return undefined;
+    });
+  }
+  t.equal(live(), base, `live tensors after 100,000 ops: ${live()} (baseline ${base})`);
+  x.dispose();
+  t.end();
+});
+
+t.test('the finalizer frees forgotten handles', (t) => {
+  // In a child with --expose-gc: allocate without disposing, collect, count.
+  const script = `
+    const tt = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
+    const base = tt.memory().liveTensors;
+    for (let i = 0; i < 2000; i++) tt.ones([64]);
+    const before = tt.memory().liveTensors;
+    for (let i = 0; i < 5; i++) global.gc();
+    setImmediate(() => { global.gc(); console.log(JSON.stringify({ base, before, after: tt.memory().liveTensors })); });
+  `;
+  const result = runTsSync(script, [], { code: true, nodeArgs: ['--expose-gc'] });
+  t.equal(result.status, 0, result.stderr);
+  const counts = JSON.parse(result.stdout.trim().split('\n').pop()!) as { base: number; before: number; after: number };
+  t.equal(counts.before, counts.base + 2000);
+  t.ok(counts.after < counts.base + 100, `GC released forgotten tensors (${counts.before} -> ${counts.after})`);
+  t.end();
+});
