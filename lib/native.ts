@@ -5,8 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** An opaque native tensor handle. */
-export type TensorHandle = { readonly __tensorHandle: unique symbol };
+/**
+ * A native tensor handle: a number encoding a slot of the addon's tensor
+ * table and its generation (stale handles are detected, never dereferenced).
+ */
+export type TensorHandle = number & { readonly __tensorHandle: unique symbol };
 /** An opaque native module handle. */
 export type ModuleHandle = { readonly __moduleHandle: unique symbol };
 /** An opaque native optimizer handle. */
@@ -54,13 +57,15 @@ export interface NativeBinding {
   setGrad(t: TensorHandle, grad: TensorHandle | null): void;
   retainGrad(t: TensorHandle): void;
   backward(roots: TensorHandle[], grads: (TensorHandle | null)[] | undefined, retainGraph?: boolean, createGraph?: boolean): void;
-  dispose(t: TensorHandle): void;
+  /** Frees the handle's slot; false (not an error) when it was already freed. */
+  dispose(t: TensorHandle): boolean;
   isDisposed(t: TensorHandle): boolean;
   sameTensor(a: TensorHandle, b: TensorHandle): boolean;
   memory(): NativeMemory;
   // ops.cc
   resolveOp(name: string, overload?: string): number;
   opSchema(id: number): string;
+  opReturns(id: number): ('tensor' | 'tensors' | 'value')[];
   callOp(id: number, ...args: unknown[]): unknown;
   opOverloads(name: string): string[];
   // runtime.cc

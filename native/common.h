@@ -62,40 +62,54 @@ Napi::Value ShapeToJs(Napi::Env env, c10::IntArrayRef sizes);
 std::string DeviceString(const c10::Device& device);
 
 // ---------------------------------------------------------------------------
-// Memory accounting. Several handles (views, `.grad` lookups, parameters) can
-// share one storage; the ledger counts each storage once, so `memory()`
-// reports bytes actually held through JS handles, by device.
+// Tensor handles.
+//
+// A JS tensor handle is a plain number: slot index (low 24 bits) plus the
+// slot's generation (above). Numbers cost nothing to create, unlike N-API
+// externals with finalizers (whose bookkeeping dominated small ops). A
+// disposed or stale handle is detected by its generation, never
+// dereferenced. The GC backstop lives in JS (lib/memory.ts): a
+// FinalizationRegistry for tensors that escape every scope.
+//
+// The table also keeps the memory ledger: several handles (views, `.grad`
+// lookups, parameters) can share one storage, so storages are counted once
+// and memory() reports bytes actually held through JS handles, by device.
 // ---------------------------------------------------------------------------
+struct TensorSlot {
+  at::Tensor tensor;            // undefined while the slot is free
+  uint32_t generation = 1;
+  const void* storageKey = nullptr;
+};
+
 struct MemoryLedger {
   struct Entry {
     int64_t handles = 0;
     int64_t bytes = 0;
-    std::string device;
+    int device = -1;  // -1: CPU, else CUDA device index
   };
-  std::unordered_map<const void*, Entry> storages;
-  std::unordered_map<std::string, int64_t> bytesByDevice;
+  ska::flat_hash_map<const void*, Entry> storages;
+  std::map<int, int64_t> bytesByDevice;
   int64_t liveTensors = 0;
+  int64_t pendingExternalBytes = 0;  // CPU bytes not yet reported to V8
 };
 
-// ---------------------------------------------------------------------------
-// Handles.
-// ---------------------------------------------------------------------------
-struct TensorBox {
-  at::Tensor tensor;                        // undefined once disposed
-  const void* storageKey = nullptr;         // ledger key (nullptr: none)
-  std::shared_ptr<MemoryLedger> ledger;     // outlives the env if needed
-  napi_env env = nullptr;
-  bool disposed = false;
+struct TensorTable {
+  std::deque<TensorSlot> slots;  // deque: references stay valid as it grows
+  std::vector<uint32_t> freeSlots;
+  MemoryLedger ledger;
 };
 
 // Wraps `tensor` in a new JS handle (undefined tensor -> null).
 Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor);
-// The tensor behind a handle; throws a JS error for non-tensors and disposed
+// The tensor behind a handle; throws a JS error for non-handles and disposed
 // tensors. `what` names the argument in the message.
 const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what);
-TensorBox* UnwrapTensorBox(const Napi::Value& value, const char* what);
-// Drops the handle's reference (idempotent).
-void ReleaseTensorBox(TensorBox* box);
+// The live slot behind a handle, nullptr when disposed/stale; throws for
+// values that are not tensor handles at all.
+TensorSlot* FindTensorSlot(const Napi::Value& value, const char* what);
+// Frees the handle's slot; false when it was already disposed.
+bool ReleaseTensorHandle(const Napi::Value& value);
+[[noreturn]] void ThrowDisposed(Napi::Env env, const std::string& what);
 
 // Generic tagged externals for modules and optimizers.
 template <typename T>
@@ -128,7 +142,7 @@ T* UnwrapObject(const Napi::Value& value, const char* what) {
 // ---------------------------------------------------------------------------
 struct OpEntry;  // ops.cc
 struct AddonData {
-  std::shared_ptr<MemoryLedger> ledger = std::make_shared<MemoryLedger>();
+  TensorTable tensors;
   std::vector<std::unique_ptr<OpEntry>> ops;
   std::unordered_map<std::string, int32_t> opIds;
   std::vector<std::unique_ptr<c10::InferenceMode>> inferenceGuards;

@@ -47,6 +47,7 @@ struct OpEntry {
   std::string label;  // "aten::add.Tensor", for messages
   std::vector<ArgSpec> args;
   std::vector<bool> returnIsWriteAlias;
+  std::vector<std::string> returnKinds;  // "tensor", "tensors" or "value", for generic callers
 };
 
 AddonData::AddonData() = default;
@@ -128,6 +129,15 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   }
   for (const c10::Argument& ret : schema.returns()) {
     entry->returnIsWriteAlias.push_back(ret.alias_info() != nullptr && ret.alias_info()->isWrite());
+    c10::TypePtr type = ret.real_type();
+    if (auto inner = type->cast<c10::OptionalType>()) type = inner->getElementType();
+    std::string kind = "value";
+    if (type->kind() == c10::TypeKind::TensorType) kind = "tensor";
+    if (type->kind() == c10::TypeKind::ListType &&
+        type->castRaw<c10::ListType>()->getElementType()->kind() == c10::TypeKind::TensorType) {
+      kind = "tensors";
+    }
+    entry->returnKinds.push_back(kind);
   }
   int32_t id = static_cast<int32_t>(data.ops.size());
   data.ops.push_back(std::move(entry));
@@ -135,11 +145,24 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
+const OpEntry& EntryArg(const Napi::Value& value) {
+  AddonData& data = Data(value.Env());
+  int64_t id = ToInt(value, "op id");
+  if (id < 0 || id >= static_cast<int64_t>(data.ops.size())) throw MakeTypeError(value.Env(), "unknown op id");
+  return *data.ops[id];
+}
+
 Napi::Value OpSchema(const Napi::CallbackInfo& info) {
-  AddonData& data = Data(info.Env());
-  int64_t id = ToInt(info[0], "op id");
-  if (id < 0 || id >= static_cast<int64_t>(data.ops.size())) throw MakeTypeError(info.Env(), "unknown op id");
-  return Napi::String::New(info.Env(), c10::toString(data.ops[id]->handle.schema()));
+  return Napi::String::New(info.Env(), c10::toString(EntryArg(info[0]).handle.schema()));
+}
+
+// What each return value is: "tensor" (a handle or null), "tensors" (an
+// array of handles) or "value" (numbers, booleans, strings).
+Napi::Value OpReturns(const Napi::CallbackInfo& info) {
+  const OpEntry& op = EntryArg(info[0]);
+  Napi::Array kinds = Napi::Array::New(info.Env(), op.returnKinds.size());
+  for (size_t i = 0; i < op.returnKinds.size(); ++i) kinds.Set(i, Napi::String::New(info.Env(), op.returnKinds[i]));
+  return kinds;
 }
 
 [[noreturn]] void ArgError(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const std::string& problem) {
@@ -170,17 +193,10 @@ double FloatArg(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const Nap
 }
 
 const at::Tensor& TensorArg(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const Napi::Value& value) {
-  TensorBox* box = nullptr;
-  bool tagged = false;
-  if (value.IsExternal()) {
-    box = UnwrapTensorBox(value, spec.name.c_str());
-    tagged = true;
-  }
-  if (!tagged) ArgError(env, op, spec, "must be a Tensor");
-  if (box->disposed) {
-    throw MakeError(env, op.label + ": argument '" + spec.name + "' is a disposed Tensor", "ERR_TORCHTS_DISPOSED");
-  }
-  return box->tensor;
+  if (!value.IsNumber()) ArgError(env, op, spec, "must be a Tensor");
+  TensorSlot* slot = FindTensorSlot(value, spec.name.c_str());
+  if (slot == nullptr) ThrowDisposed(env, op.label + ": argument '" + spec.name + "'");
+  return slot->tensor;
 }
 
 Napi::Array ArrayArg(Napi::Env env, const OpEntry& op, const ArgSpec& spec, const Napi::Value& value) {
@@ -378,6 +394,7 @@ Napi::Value OpOverloads(const Napi::CallbackInfo& info) {
 void InitOps(Napi::Env env, Napi::Object exports) {
   Export<ResolveOp>(env, exports, "resolveOp");
   Export<OpSchema>(env, exports, "opSchema");
+  Export<OpReturns>(env, exports, "opReturns");
   Export<CallOp>(env, exports, "callOp");
   Export<OpOverloads>(env, exports, "opOverloads");
 }

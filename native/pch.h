@@ -10,11 +10,14 @@
 #include <ATen/core/function_schema.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/util/Exception.h>
+#include <c10/util/flat_hash_map.h>
 
 #include <napi.h>
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>

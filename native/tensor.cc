@@ -4,92 +4,125 @@
 
 namespace torchts {
 
-template <>
-struct TypeTag<TensorBox> {
-  static constexpr napi_type_tag tag = {0x7f3a1c2e5b6d4e01ULL, 0x9a8b7c6d5e4f3a21ULL};
-  static constexpr const char* name = "Tensor";
-};
-
 namespace {
 
-void LedgerAdd(TensorBox* box, Napi::Env env) {
-  const at::Tensor& tensor = box->tensor;
-  MemoryLedger& ledger = *box->ledger;
+constexpr uint64_t kIndexBits = 24;
+constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+constexpr uint32_t kMaxGeneration = (uint32_t{1} << 28) - 1;  // handle < 2^52: exact in a double
+// V8 learns about CPU tensor memory in chunks, not per tensor (each report
+// is a call into the isolate).
+constexpr int64_t kExternalReportChunk = 4 << 20;
+
+int DeviceKey(const c10::Device& device) { return device.is_cpu() ? -1 : device.index(); }
+
+std::string DeviceName(int key) { return key < 0 ? std::string("cpu") : "cuda:" + std::to_string(key); }
+
+void ReportExternal(Napi::Env env, MemoryLedger& ledger, int64_t delta) {
+  ledger.pendingExternalBytes += delta;
+  if (ledger.pendingExternalBytes >= kExternalReportChunk || ledger.pendingExternalBytes <= -kExternalReportChunk) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, ledger.pendingExternalBytes);
+    ledger.pendingExternalBytes = 0;
+  }
+}
+
+void LedgerAdd(Napi::Env env, MemoryLedger& ledger, TensorSlot& slot) {
   ledger.liveTensors += 1;
-  if (!tensor.defined() || !tensor.has_storage()) return;
+  const at::Tensor& tensor = slot.tensor;
+  if (!tensor.has_storage()) return;
   const c10::Storage& storage = tensor.storage();
   const void* key = storage.unsafeGetStorageImpl();
-  box->storageKey = key;
-  auto [it, inserted] = ledger.storages.try_emplace(key);
+  slot.storageKey = key;
+  auto [it, inserted] = ledger.storages.emplace(key, MemoryLedger::Entry{});
   MemoryLedger::Entry& entry = it->second;
   entry.handles += 1;
   if (inserted) {
     entry.bytes = static_cast<int64_t>(storage.nbytes());
-    entry.device = DeviceString(storage.device());
+    entry.device = DeviceKey(storage.device());
     ledger.bytesByDevice[entry.device] += entry.bytes;
-    if (storage.device().is_cpu() && entry.bytes > 0) {
-      Napi::MemoryManagement::AdjustExternalMemory(env, entry.bytes);
-    }
+    if (entry.device < 0) ReportExternal(env, ledger, entry.bytes);
   }
 }
 
-void LedgerRemove(TensorBox* box) {
-  MemoryLedger& ledger = *box->ledger;
+void LedgerRemove(Napi::Env env, MemoryLedger& ledger, TensorSlot& slot) {
   ledger.liveTensors -= 1;
-  if (box->storageKey == nullptr) return;
-  auto it = ledger.storages.find(box->storageKey);
-  box->storageKey = nullptr;
+  if (slot.storageKey == nullptr) return;
+  auto it = ledger.storages.find(slot.storageKey);
+  slot.storageKey = nullptr;
   if (it == ledger.storages.end()) return;
   MemoryLedger::Entry& entry = it->second;
   if (--entry.handles > 0) return;
   ledger.bytesByDevice[entry.device] -= entry.bytes;
-  if (entry.device == "cpu" && entry.bytes > 0 && box->env != nullptr) {
-    napi_adjust_external_memory(box->env, -entry.bytes, nullptr);
-  }
+  if (entry.device < 0) ReportExternal(env, ledger, -entry.bytes);
   ledger.storages.erase(it);
+}
+
+// Decodes a handle; nullptr for numbers that are not live handles.
+TensorSlot* Decode(TensorTable& table, int64_t handle) {
+  if (handle <= 0) return nullptr;
+  uint64_t bits = static_cast<uint64_t>(handle);
+  uint64_t index = bits & kIndexMask;
+  uint64_t generation = bits >> kIndexBits;
+  if (index >= table.slots.size()) return nullptr;
+  TensorSlot& slot = table.slots[index];
+  if (slot.generation != generation || !slot.tensor.defined()) return nullptr;
+  return &slot;
+}
+
+int64_t HandleValue(const Napi::Value& value, const char* what) {
+  napi_valuetype type = napi_undefined;
+  napi_typeof(value.Env(), value, &type);
+  if (type != napi_number) throw MakeTypeError(value.Env(), std::string(what) + " must be a Tensor");
+  int64_t handle = 0;
+  napi_get_value_int64(value.Env(), value, &handle);
+  return handle;
 }
 
 }  // namespace
 
-void ReleaseTensorBox(TensorBox* box) {
-  if (box->disposed) return;
-  box->disposed = true;
-  LedgerRemove(box);
-  box->tensor.reset();
+[[noreturn]] void ThrowDisposed(Napi::Env env, const std::string& what) {
+  throw MakeError(env, what + " is a disposed Tensor: it was freed by dispose() or by the scope() that created it",
+                  "ERR_TORCHTS_DISPOSED");
 }
 
 Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
-  auto box = std::make_unique<TensorBox>();
-  box->tensor = std::move(tensor);
-  box->ledger = Data(env).ledger;
-  box->env = env;
-  LedgerAdd(box.get(), env);
-  TensorBox* raw = box.release();
-  auto external = Napi::External<TensorBox>::New(env, raw, [](Napi::Env, TensorBox* p) {
-    ReleaseTensorBox(p);
-    delete p;
-  });
-  napi_type_tag_object(env, external, &TypeTag<TensorBox>::tag);
-  return external;
+  TensorTable& table = Data(env).tensors;
+  uint32_t index;
+  if (!table.freeSlots.empty()) {
+    index = table.freeSlots.back();
+    table.freeSlots.pop_back();
+  } else {
+    if (table.slots.size() > kIndexMask) throw MakeError(env, "too many live tensors (16M)", "ERR_TORCHTS_LIMIT");
+    index = static_cast<uint32_t>(table.slots.size());
+    table.slots.emplace_back();
+  }
+  TensorSlot& slot = table.slots[index];
+  slot.tensor = std::move(tensor);
+  LedgerAdd(env, table.ledger, slot);
+  uint64_t handle = (static_cast<uint64_t>(slot.generation) << kIndexBits) | index;
+  return Napi::Number::New(env, static_cast<double>(handle));
 }
 
-TensorBox* UnwrapTensorBox(const Napi::Value& value, const char* what) {
-  bool tagged = false;
-  if (value.IsExternal()) {
-    napi_check_object_type_tag(value.Env(), value, &TypeTag<TensorBox>::tag, &tagged);
-  }
-  if (!tagged) throw MakeTypeError(value.Env(), std::string(what) + " must be a Tensor");
-  return value.As<Napi::External<TensorBox>>().Data();
+TensorSlot* FindTensorSlot(const Napi::Value& value, const char* what) {
+  return Decode(Data(value.Env()).tensors, HandleValue(value, what));
 }
 
 const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what) {
-  TensorBox* box = UnwrapTensorBox(value, what);
-  if (box->disposed) {
-    throw MakeError(value.Env(), std::string(what) + " is a disposed Tensor: it was freed by dispose() or by the scope() that created it",
-                    "ERR_TORCHTS_DISPOSED");
-  }
-  return box->tensor;
+  TensorSlot* slot = FindTensorSlot(value, what);
+  if (slot == nullptr) ThrowDisposed(value.Env(), what);
+  return slot->tensor;
+}
+
+bool ReleaseTensorHandle(const Napi::Value& value) {
+  Napi::Env env = value.Env();
+  TensorTable& table = Data(env).tensors;
+  TensorSlot* slot = Decode(table, HandleValue(value, "tensor"));
+  if (slot == nullptr) return false;
+  LedgerRemove(env, table.ledger, *slot);
+  slot->tensor.reset();
+  slot->generation = slot->generation >= kMaxGeneration ? 1 : slot->generation + 1;
+  table.freeSlots.push_back(static_cast<uint32_t>(static_cast<uint64_t>(HandleValue(value, "tensor")) & kIndexMask));
+  return true;
 }
 
 namespace {
@@ -252,13 +285,14 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// dispose(handle) -> whether it was live. Stale handles are a no-op: the GC
+// backstop may run after an explicit dispose.
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  ReleaseTensorBox(UnwrapTensorBox(info[0], "tensor"));
-  return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), ReleaseTensorHandle(info[0]));
 }
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), UnwrapTensorBox(info[0], "tensor")->disposed);
+  return Napi::Boolean::New(info.Env(), FindTensorSlot(info[0], "tensor") == nullptr);
 }
 
 // True when both handles refer to the same TensorImpl (same tensor object,
@@ -271,13 +305,13 @@ Napi::Value SameTensor(const Napi::CallbackInfo& info) {
 
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const MemoryLedger& ledger = *Data(env).ledger;
+  const MemoryLedger& ledger = Data(env).tensors.ledger;
   Napi::Object result = Napi::Object::New(env);
   result.Set("liveTensors", Napi::Number::New(env, static_cast<double>(ledger.liveTensors)));
   result.Set("storages", Napi::Number::New(env, static_cast<double>(ledger.storages.size())));
   Napi::Object bytes = Napi::Object::New(env);
   for (const auto& [device, count] : ledger.bytesByDevice) {
-    if (count != 0) bytes.Set(device, Napi::Number::New(env, static_cast<double>(count)));
+    if (count != 0) bytes.Set(DeviceName(device), Napi::Number::New(env, static_cast<double>(count)));
   }
   result.Set("bytes", bytes);
   return result;

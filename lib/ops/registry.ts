@@ -85,11 +85,15 @@ export function callByName(qualified: string, ...args: unknown[]): unknown {
   const lowered = args.map((arg) =>
     arg instanceof Tensor ? arg.handle : Array.isArray(arg) ? arg.map((x) => (x instanceof Tensor ? x.handle : x)) : arg,
   );
-  return lift(native.callOp(operator.handle, ...lowered));
+  const kinds = native.opReturns(operator.handle);
+  const result = native.callOp(operator.handle, ...lowered);
+  if (kinds.length === 1) return lift(result, kinds[0]!);
+  return kinds.length === 0 ? undefined : kinds.map((kind, i) => lift((result as unknown[])[i], kind));
 }
 
-function lift(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(lift);
-  if (value !== null && typeof value === 'object') return Tensor.fromHandle(value as TensorHandle);
+function lift(value: unknown, kind: 'tensor' | 'tensors' | 'value'): unknown {
+  if (value === null || value === undefined) return value;
+  if (kind === 'tensor') return Tensor.fromHandle(value as TensorHandle);
+  if (kind === 'tensors') return (value as TensorHandle[]).map((h) => Tensor.fromHandle(h));
   return value;
 }
