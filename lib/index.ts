@@ -23,3 +23,7 @@ export * from './ops/indexing';
 export * from './ops/linalg';
 export { callByName, Op, op } from './ops/registry';
 export * as F from './ops/nn';
+export * as nn from './nn';
+export * as optim from './optim';
+export { clipGradNorm, SGD, Adam, AdamW, RMSprop, Optimizer } from './optim';
+export * from './optim/schedulers';

@@ -10,10 +10,21 @@ import * as path from 'node:path';
  * table and its generation (stale handles are detected, never dereferenced).
  */
 export type TensorHandle = number & { readonly __tensorHandle: unique symbol };
-/** An opaque native module handle. */
+/** An opaque native module handle (a type-tagged external). */
 export type ModuleHandle = { readonly __moduleHandle: unique symbol };
-/** An opaque native optimizer handle. */
+/** An opaque native optimizer handle (a type-tagged external). */
 export type OptimizerHandle = { readonly __optimizerHandle: unique symbol };
+
+/** A value read from a PyTorch pickle (lib/io/pytorch.ts interprets it). */
+export type PickledValue =
+  | null
+  | boolean
+  | number
+  | string
+  | { kind: 'tensor'; handle: TensorHandle }
+  | { kind: 'list' | 'tuple'; items: PickledValue[] }
+  | { kind: 'dict'; entries: [PickledValue, PickledValue][] }
+  | { kind: 'global' | 'storage' | 'bytes' | 'mark' };
 
 export interface NativeMemory {
   liveTensors: number;
@@ -56,6 +67,7 @@ export interface NativeBinding {
   grad(t: TensorHandle): TensorHandle | null;
   setGrad(t: TensorHandle, grad: TensorHandle | null): void;
   retainGrad(t: TensorHandle): void;
+  setData(t: TensorHandle, source: TensorHandle): void;
   backward(roots: TensorHandle[], grads: (TensorHandle | null)[] | undefined, retainGraph?: boolean, createGraph?: boolean): void;
   /** Frees the handle's slot; false (not an error) when it was already freed. */
   dispose(t: TensorHandle): boolean;
@@ -91,6 +103,27 @@ export interface NativeBinding {
   setCudnnBenchmark(enabled: boolean): void;
   setFloat32MatmulPrecision(precision: string): void;
   buildInfo(): BuildInfo;
+  // modules.cc
+  createModule(kind: string, options: Record<string, unknown>): ModuleHandle;
+  moduleForward(module: ModuleHandle, input: TensorHandle): TensorHandle;
+  moduleParameters(module: ModuleHandle): [string, TensorHandle][];
+  moduleBuffers(module: ModuleHandle): [string, TensorHandle][];
+  moduleTrain(module: ModuleHandle, training: boolean): void;
+  moduleIsTraining(module: ModuleHandle): boolean;
+  moduleDescribe(module: ModuleHandle): string;
+  moduleRelease(module: ModuleHandle): void;
+  // optim.cc
+  createOptimizer(kind: string, groups: { params: TensorHandle[]; options?: Record<string, unknown> }[], defaults: Record<string, unknown>): OptimizerHandle;
+  optimizerStep(optimizer: OptimizerHandle): void;
+  optimizerZeroGrad(optimizer: OptimizerHandle, setToNone?: boolean): void;
+  optimizerGroupCount(optimizer: OptimizerHandle): number;
+  optimizerGetOptions(optimizer: OptimizerHandle, group: number): Record<string, unknown>;
+  optimizerSetOptions(optimizer: OptimizerHandle, group: number, options: Record<string, unknown>): void;
+  optimizerGetState(optimizer: OptimizerHandle): [number, string, TensorHandle][];
+  optimizerSetState(optimizer: OptimizerHandle, entries: [number, string, TensorHandle][]): void;
+  // serialize.cc
+  loadPt(path: string): PickledValue;
+  savePt(path: string, names: string[], tensors: TensorHandle[]): void;
 }
 
 function packageRoot(): string {

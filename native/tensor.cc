@@ -254,6 +254,16 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setData(tensor, source): swaps the tensor's data in place (same object, so
+// every handle, module and optimizer that refers to it sees the new data), as
+// PyTorch's `param.data = ...` and Module.to() do.
+Napi::Value SetData(const Napi::CallbackInfo& info) {
+  at::Tensor tensor = UnwrapTensor(info[0], "tensor");
+  const at::Tensor& source = UnwrapTensor(info[1], "source");
+  tensor.set_data(source);
+  return info.Env().Undefined();
+}
+
 Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
   UnwrapTensor(info[0], "tensor").retain_grad();
   return info.Env().Undefined();
@@ -337,6 +347,7 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   Export<Grad>(env, exports, "grad");
   Export<SetGrad>(env, exports, "setGrad");
   Export<RetainGrad>(env, exports, "retainGrad");
+  Export<SetData>(env, exports, "setData");
   Export<Backward>(env, exports, "backward");
   Export<Dispose>(env, exports, "dispose");
   Export<IsDisposed>(env, exports, "isDisposed");

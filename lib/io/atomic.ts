@@ -16,10 +16,21 @@ export class FileWriteError extends Error {
   }
 }
 
+function tempPathFor(target: string): string {
+  const dir = path.dirname(path.resolve(target));
+  return path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+}
+
+function failure(target: string, temp: string, error: unknown): FileWriteError {
+  fs.rmSync(temp, { force: true });
+  if (error instanceof FileWriteError) return error;
+  const reason = (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the disk is full' : (error as Error).message;
+  return new FileWriteError(`could not write ${target}: ${reason} (the previous file, if any, is unchanged)`, target, error);
+}
+
 /** Writes through `write(fd)` into a temp file, then atomically renames it to `target`. */
 export function writeFileAtomic(target: string, write: (fd: number) => void): void {
-  const dir = path.dirname(path.resolve(target));
-  const temp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  const temp = tempPathFor(target);
   let fd: number | undefined;
   try {
     fd = fs.openSync(temp, 'wx', 0o644);
@@ -36,11 +47,30 @@ export function writeFileAtomic(target: string, write: (fd: number) => void): vo
         // already failing; the original error matters
       }
     }
-    fs.rmSync(temp, { force: true });
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the disk is full' : (error as Error).message;
-    throw new FileWriteError(`could not write ${target}: ${reason} (the previous file, if any, is unchanged)`, target, error);
+    throw failure(target, temp, error);
   }
-  syncDirectory(dir);
+  syncDirectory(path.dirname(path.resolve(target)));
+}
+
+/**
+ * For writers that need a path (native code): `writeTo(tempPath)` creates the
+ * file, which is then fsynced and atomically renamed to `target`.
+ */
+export function replaceFileAtomic(target: string, writeTo: (tempPath: string) => void): void {
+  const temp = tempPathFor(target);
+  try {
+    writeTo(temp);
+    const fd = fs.openSync(temp, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, target);
+  } catch (error) {
+    throw failure(target, temp, error);
+  }
+  syncDirectory(path.dirname(path.resolve(target)));
 }
 
 function syncDirectory(dir: string): void {
