@@ -27,3 +27,5 @@ export * as nn from './nn';
 export * as optim from './optim';
 export { clipGradNorm, SGD, Adam, AdamW, RMSprop, Optimizer } from './optim';
 export * from './optim/schedulers';
+export * as models from './models';
+export { resnet18, resnet34, summary } from './models';

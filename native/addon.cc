@@ -158,6 +158,9 @@ AddonData& Data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(new AddonData());
+  // NNPACK only serves a few convolution shapes and, on CPUs it does not
+  // support, logs "Could not initialize NNPACK" on every such call.
+  at::globalContext().setUserEnabledNNPACK(false);
   InitTensor(env, exports);
   InitOps(env, exports);
   InitRuntime(env, exports);

@@ -1,0 +1,2 @@
+export { ResNet, BasicBlock, resnet18, resnet34, type ResNetOptions, type Stem } from './resnet';
+export { summary, type ModelSummary, type SummaryRow } from './summary';
