@@ -28,7 +28,7 @@ import * as pw from './ops/pointwise';
 import type { RoundingMode, TensorOrScalar } from './ops/pointwise';
 import * as red from './ops/reduction';
 import type { ReduceOptions, TopkOptions, ValuesIndices, VarianceOptions } from './ops/reduction';
-import { callOp, op } from './ops/registry';
+import { callOp, op } from './ops/op';
 import * as shp from './ops/shape';
 import type { PadMode } from './ops/shape';
 

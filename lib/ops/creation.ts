@@ -3,7 +3,8 @@ import { checkDevice, type Device } from '../device';
 import { dtypeCode, dtypeOfArray, isDType, itemSize, type DType, type MemoryFormat, memoryFormatCode } from '../dtype';
 import { native } from '../native';
 import { Tensor } from '../tensor';
-import { callOp, handleOf, op, wrap } from './registry';
+import { handleOf, wrap } from './registry';
+import { callOp, op } from './op';
 
 export interface TensorOptions {
   dtype?: DType;

@@ -1,6 +1,7 @@
 // Indexing: gather/scatter, masks, advanced indexing, one-hot.
 import { Tensor } from '../tensor';
-import { callOp, handleOf, isScalar, op, wrap } from './registry';
+import { handleOf, isScalar, wrap } from './registry';
+import { callOp, op } from './op';
 
 const INDEX_SELECT = op('aten::index_select');
 const GATHER = op('aten::gather');

@@ -1,6 +1,7 @@
 // Matrix products.
 import { Tensor } from '../tensor';
-import { callOp, handleOf, handlesOf, op, wrap } from './registry';
+import { handleOf, handlesOf, wrap } from './registry';
+import { callOp, op } from './op';
 
 const MATMUL = op('aten::matmul');
 const MM = op('aten::mm');

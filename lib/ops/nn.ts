@@ -2,7 +2,8 @@
 // pooling, activations, dropout, losses, and spatial sampling.
 import { Tensor } from '../tensor';
 import { dtypeCode, type DType } from '../dtype';
-import { callOp, handleOf, op, optionalHandle, wrap } from './registry';
+import { handleOf, optionalHandle, wrap } from './registry';
+import { callOp, op } from './op';
 
 export type Pair = number | readonly [number, number];
 export type Reduction = 'none' | 'mean' | 'sum';

@@ -2,7 +2,8 @@
 // in-place forms. Binary ops broadcast and accept a number for either side
 // where ATen has the overload.
 import { Tensor } from '../tensor';
-import { callOp, handleOf, isScalar, op, optionalHandle, type Op, wrap } from './registry';
+import { handleOf, isScalar, optionalHandle, wrap } from './registry';
+import { callOp, op, type Op } from './op';
 
 export type TensorOrScalar = Tensor | number | boolean;
 

@@ -4,7 +4,8 @@ import { checkDevice, type Device } from '../device';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { _factoryArgs as factoryArgs, _finish as finish, checkShape, type TensorOptions } from './creation';
-import { callOp, handleOf, op, wrap } from './registry';
+import { handleOf, wrap } from './registry';
+import { callOp, op } from './op';
 
 const RAND = op('aten::rand');
 const RANDN = op('aten::randn');

@@ -1,7 +1,8 @@
 // Reductions, sorting and selection.
 import { dtypeCode, type DType } from '../dtype';
 import { Tensor } from '../tensor';
-import { callOp, dims, handleOf, op, wrap, wrapAll } from './registry';
+import { dims, handleOf, wrap, wrapAll } from './registry';
+import { callOp, op } from './op';
 
 export interface ReduceOptions {
   keepdim?: boolean;

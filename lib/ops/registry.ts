@@ -1,35 +1,10 @@
-// The TS side of the generic op path: named ATen operators, resolved once to
-// an integer id, called with positional arguments in schema order.
+// Argument and result helpers of the generic op path: turning Tensors into
+// handles (with errors that name the argument) and handles into Tensors.
 import { native, type TensorHandle } from '../native';
 import { Tensor } from '../tensor';
+import { op } from './op';
 
-/** One ATen operator overload, resolved lazily on first call. */
-export class Op {
-  private id = -1;
-
-  constructor(
-    readonly name: string,
-    readonly overload = '',
-  ) {}
-
-  get handle(): number {
-    if (this.id < 0) this.id = native.resolveOp(this.name, this.overload);
-    return this.id;
-  }
-
-  /** The operator's schema, as libtorch prints it. */
-  schema(): string {
-    return native.opSchema(this.handle);
-  }
-}
-
-/** `op('aten::add.Tensor')` -> the `add` operator's `Tensor` overload. */
-export function op(qualified: string): Op {
-  const separator = qualified.indexOf('.', qualified.indexOf('::') + 2);
-  return separator < 0 ? new Op(qualified) : new Op(qualified.slice(0, separator), qualified.slice(separator + 1));
-}
-
-export const callOp = native.callOp;
+export { Op, op, callOp } from './op';
 
 /** Wraps a returned handle. */
 export function wrap(handle: unknown): Tensor {

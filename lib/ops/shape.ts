@@ -1,6 +1,7 @@
 // Shape and layout: views, joins, splits, flips and padding.
 import { Tensor } from '../tensor';
-import { callOp, dims, handleOf, handlesOf, op, wrap, wrapAll } from './registry';
+import { dims, handleOf, handlesOf, wrap, wrapAll } from './registry';
+import { callOp, op } from './op';
 
 const RESHAPE = op('aten::reshape');
 const VIEW = op('aten::view');
