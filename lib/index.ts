@@ -29,3 +29,4 @@ export { clipGradNorm, SGD, Adam, AdamW, RMSprop, Optimizer } from './optim';
 export * from './optim/schedulers';
 export * as models from './models';
 export { resnet18, resnet34, summary } from './models';
+export * as data from './data';
