@@ -27,7 +27,8 @@ function entryArgs(file: string): string[] {
 /** Runs a .ts file (or `-e` code when `code` is set) to completion; args follow as process.argv[1..]. */
 export function runTsSync(fileOrCode: string, args: string[] = [], options: ChildOptions & { code?: boolean } = {}): SpawnSyncReturns<string> {
   const entry = options.code ? ['-e', fileOrCode] : entryArgs(fileOrCode);
-  return spawnSync(process.execPath, [...(options.nodeArgs ?? []), '-r', register, ...entry, ...args], {
+  // '--' keeps node from reading the script's own flags (e.g. --help) as its options.
+  return spawnSync(process.execPath, [...(options.nodeArgs ?? []), '-r', register, ...entry, '--', ...args], {
     encoding: 'utf8',
     env: childEnv(options.env),
     timeout: options.timeout ?? 300_000,
@@ -38,7 +39,7 @@ export function runTsSync(fileOrCode: string, args: string[] = [], options: Chil
 
 /** Starts a .ts file in the background (for signals). */
 export function spawnTs(file: string, args: string[] = [], options: ChildOptions = {}): ChildProcess {
-  return spawn(process.execPath, [...(options.nodeArgs ?? []), '-r', register, ...entryArgs(file), ...args], {
+  return spawn(process.execPath, [...(options.nodeArgs ?? []), '-r', register, ...entryArgs(file), '--', ...args], {
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,302 @@
+// The `torchts` command line: train, eval, predict, summary.
+// Exit codes: 0 success, 1 error (one clear line on stderr), 130 interrupted.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { summary as modelSummary } from './models/summary';
+import { resnet18, resnet34 } from './models/resnet';
+import type { TrainConfig } from './train/config';
+import { formatEvaluation } from './train/evaluate';
+import { evaluateCheckpoint, loadTrainedModel, predict } from './train/predict';
+import { train, type TrainOptions } from './train/trainer';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+class UsageError extends Error {}
+
+const COMMON: Options = {
+  help: { type: 'boolean', short: 'h' },
+  device: { type: 'string' },
+};
+
+const TRAIN_OPTIONS: Options = {
+  ...COMMON,
+  data: { type: 'string' },
+  preset: { type: 'string' },
+  model: { type: 'string' },
+  stem: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  schedule: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'label-smoothing': { type: 'string' },
+  'grad-clip': { type: 'string' },
+  'val-fraction': { type: 'string' },
+  'early-stopping': { type: 'string' },
+  ema: { type: 'string' },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  amp: { type: 'string' },
+  'channels-last': { type: 'boolean' },
+  'no-channels-last': { type: 'boolean' },
+  tta: { type: 'boolean' },
+  'no-tta': { type: 'boolean' },
+  'no-plots': { type: 'boolean' },
+  'run-dir': { type: 'string' },
+  resume: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'target-size': { type: 'string' },
+  'log-every': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+};
+
+const HELP: Record<string, string> = {
+  main: `torchts: deep learning from TypeScript on libtorch
+
+Usage: torchts <command> [options]
+
+Commands:
+  train     train a ResNet on CIFAR-10 or an image folder (the main job)
+  eval      evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix
+  predict   classify image files with a checkpoint (top-k classes)
+  summary   print a model summary (layers, output shapes, parameters)
+
+Run 'torchts <command> --help' for a command's options.`,
+  train: `Usage: torchts train [options]
+
+With no options, trains ResNet-18 on CIFAR-10 (downloaded to the cache on
+first use) with the recipe for this machine: 'gpu' on CUDA, 'cpu' otherwise.
+
+Data:
+  --data <path>            image folder (train/<class>/*.jpg, test/...), a .tar.gz of
+                           one, cifar-10-batches-bin/ or cifar-10-binary.tar.gz
+  --cache-dir <dir>        downloads and decoded images (default $TORCHTS_HOME or ~/.cache/torchts)
+  --target-size <HxW>      resize images when decoding, e.g. 32x32
+  --val-fraction <f>       class-stratified validation split from train (0 = none)
+Recipe:
+  --preset <name>          seed | cpu | gpu (options below override it)
+  --model <name>           resnet18 | resnet34
+  --stem <name>            imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv)
+  --epochs <n>             --batch-size <n>       --lr <x>
+  --optimizer <name>       sgd | adam | adamw     --momentum <x>   --weight-decay <x>
+  --schedule <name>        onecycle | cosine | step | plateau | constant
+  --label-smoothing <x>    --grad-clip <norm>     --seed <n>
+  --early-stopping <n>     stop after n epochs without val_loss improvement (restores the best)
+  --ema <decay>            evaluate an exponential moving average of the weights
+  --tta / --no-tta         flip test-time augmentation at the end
+Machine:
+  --device <d>             auto | cpu | cuda | cuda:N
+  --threads <n>            CPU threads (default: all cores)
+  --amp <mode>             auto (bf16 on CUDA) | bf16 | off
+  --channels-last / --no-channels-last
+Output:
+  --run-dir <dir>          checkpoints, metrics.jsonl, curves.svg/png (default runs/<time>-<preset>)
+  --resume <dir|file>      continue a run exactly where it stopped
+  --log-every <n>          also log every n steps
+  --no-plots               --quiet`,
+  eval: `Usage: torchts eval <run-dir|checkpoint> [options]
+
+Evaluates the best (else last) checkpoint of a run on the test split.
+  --data <path>            data to evaluate on (default: what the run trained on)
+  --batch-size <n>         --tta / --no-tta       --device <d>
+  --json <file>            also write the results as JSON`,
+  predict: `Usage: torchts predict <run-dir|checkpoint> <image> [<image> ...] [options]
+
+Prints the top-k classes with probabilities for each image (resized to the
+size the model was trained on).
+  --top-k <k>              default 3
+  --tta                    average with the mirror image
+  --json                   print JSON instead of text
+  --device <d>`,
+  summary: `Usage: torchts summary [options]
+
+Prints layer names and types, output shapes, parameter counts and a memory estimate.
+  --model <name>           resnet18 | resnet34      --stem <name>  imagenet | cifar
+  --classes <n>            default 10               --input <CxHxW> default 3x32x32
+  --checkpoint <path>      summarise a trained model instead`,
+};
+
+function number(values: Record<string, unknown>, key: string, integer = false): number | undefined {
+  const raw = values[key];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (String(raw).trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${key} must be ${integer ? 'an integer' : 'a number'}, got '${String(raw)}'`);
+  }
+  return value;
+}
+
+function parse(argv: string[], options: Options, command: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/, '');
+    throw new UsageError(`${message} (see 'torchts ${command} --help')`);
+  }
+}
+
+function trainOptions(values: Record<string, unknown>): TrainOptions {
+  const options: TrainOptions & Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(key: K, value: TrainConfig[K] | undefined) => {
+    if (value !== undefined) options[key] = value as never;
+  };
+  if (values.preset !== undefined) options.preset = values.preset as TrainOptions['preset'];
+  set('data', values.data as string | undefined);
+  set('model', values.model as TrainConfig['model'] | undefined);
+  set('stem', values.stem as TrainConfig['stem'] | undefined);
+  set('epochs', number(values, 'epochs', true));
+  set('batchSize', number(values, 'batch-size', true));
+  set('lr', number(values, 'lr'));
+  set('optimizer', values.optimizer as TrainConfig['optimizer'] | undefined);
+  set('schedule', values.schedule as TrainConfig['schedule'] | undefined);
+  set('momentum', number(values, 'momentum'));
+  set('weightDecay', number(values, 'weight-decay'));
+  set('labelSmoothing', number(values, 'label-smoothing'));
+  set('gradClip', number(values, 'grad-clip'));
+  set('valFraction', number(values, 'val-fraction'));
+  set('seed', number(values, 'seed', true));
+  set('threads', number(values, 'threads', true));
+  set('logEverySteps', number(values, 'log-every', true));
+  set('device', values.device as TrainConfig['device'] | undefined);
+  set('amp', values.amp as TrainConfig['amp'] | undefined);
+  set('runDir', values['run-dir'] as string | undefined);
+  set('cacheDir', values['cache-dir'] as string | undefined);
+  if (values['channels-last']) options.channelsLast = true;
+  if (values['no-channels-last']) options.channelsLast = false;
+  if (values.tta) options.tta = true;
+  if (values['no-tta']) options.tta = false;
+  if (values['no-plots']) options.plots = false;
+  const patience = number(values, 'early-stopping', true);
+  if (patience !== undefined) options.earlyStopping = { monitor: 'valLoss', patience, minDelta: 0, restoreBest: true };
+  const decay = number(values, 'ema');
+  if (decay !== undefined) options.ema = { decay, warmupSteps: 500 };
+  if (values['target-size'] !== undefined) {
+    const match = /^(\d+)x(\d+)$/.exec(String(values['target-size']));
+    if (match === null) throw new UsageError(`--target-size must look like 32x32, got '${String(values['target-size'])}'`);
+    options.targetSize = [Number(match[1]), Number(match[2])];
+  }
+  if (values.resume !== undefined) options.resume = values.resume as string;
+  if (values.quiet) options.progress = false;
+  return options;
+}
+
+async function runTrain(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, TRAIN_OPTIONS, 'train');
+  if (values.help) return help('train');
+  if (positionals.length > 0) throw new UsageError(`train takes no positional arguments, got '${positionals[0]}' (did you mean --data ${positionals[0]}?)`);
+  const options = trainOptions(values);
+  if (options.preset === undefined && options.resume === undefined) {
+    const { cuda } = await import('./runtime');
+    options.preset = cuda.isAvailable() ? 'gpu' : 'cpu';
+  }
+  const result = await train(options);
+  if (result.stopped === 'interrupted') return 130;
+  if (result.stopped === 'non-finite-loss') {
+    process.stderr.write(`torchts: ${result.message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function runEval(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, data: { type: 'string' }, 'batch-size': { type: 'string' }, tta: { type: 'boolean' }, 'no-tta': { type: 'boolean' }, json: { type: 'string' } }, 'eval');
+  if (values.help) return help('eval');
+  if (positionals.length !== 1) throw new UsageError(`eval needs one run folder or checkpoint (see 'torchts eval --help')`);
+  const tta = values.tta ? true : values['no-tta'] ? false : undefined;
+  const { result, loaded } = await evaluateCheckpoint(positionals[0]!, {
+    data: values.data as string | undefined,
+    tta,
+    batchSize: number(values, 'batch-size', true),
+    device: values.device as never,
+  });
+  loaded.model.dispose();
+  const report = formatEvaluation(result, `Test (${path.basename(loaded.file)}, ${loaded.weights === 'ema' ? 'averaged weights' : 'weights'})`);
+  process.stdout.write(`${report}\n`);
+  const outDir = path.dirname(loaded.file);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const jsonFile = (values.json as string | undefined) ?? path.join(outDir, `eval-${stamp}.json`);
+  fs.writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+  fs.writeFileSync(jsonFile.replace(/\.json$/, '') + '.txt', `${report}\n`);
+  process.stdout.write(`Saved ${jsonFile}\n`);
+  return 0;
+}
+
+async function runPredict(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, 'top-k': { type: 'string' }, tta: { type: 'boolean' }, json: { type: 'boolean' } }, 'predict');
+  if (values.help) return help('predict');
+  if (positionals.length < 2) throw new UsageError(`predict needs a run folder or checkpoint and at least one image (see 'torchts predict --help')`);
+  const [checkpoint, ...files] = positionals as [string, ...string[]];
+  const topK = number(values, 'top-k', true);
+  if (topK !== undefined && topK < 1) throw new UsageError(`--top-k must be at least 1, got ${topK}`);
+  const predictions = await predict(checkpoint, files, { topK, tta: Boolean(values.tta), device: values.device as never });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(predictions, null, 2)}\n`);
+  } else {
+    for (const p of predictions) {
+      process.stdout.write(`${p.file}: ${p.top.map((t) => `${t.className} ${(100 * t.probability).toFixed(1)}%`).join(', ')}\n`);
+    }
+  }
+  return 0;
+}
+
+async function runSummary(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    { help: { type: 'boolean', short: 'h' }, model: { type: 'string' }, stem: { type: 'string' }, classes: { type: 'string' }, input: { type: 'string' }, checkpoint: { type: 'string' } },
+    'summary',
+  );
+  if (values.help) return help('summary');
+  if (positionals.length > 0) throw new UsageError(`summary takes no positional arguments (see 'torchts summary --help')`);
+  const input = /^(\d+)x(\d+)x(\d+)$/.exec(String(values.input ?? '3x32x32'));
+  if (input === null) throw new UsageError(`--input must look like 3x32x32, got '${String(values.input)}'`);
+  let model;
+  if (values.checkpoint !== undefined) {
+    model = loadTrainedModel(values.checkpoint as string, { device: 'cpu' }).model;
+  } else {
+    const name = (values.model as string | undefined) ?? 'resnet18';
+    if (name !== 'resnet18' && name !== 'resnet34') throw new UsageError(`--model must be resnet18 or resnet34, got '${name}'`);
+    const classes = number(values, 'classes', true) ?? 10;
+    model = (name === 'resnet34' ? resnet34 : resnet18)({ numClasses: classes, stem: (values.stem as 'imagenet' | 'cifar' | undefined) ?? 'imagenet' });
+  }
+  try {
+    process.stdout.write(`${modelSummary(model, [1, Number(input[1]), Number(input[2]), Number(input[3])]).text}\n`);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+function help(command: string): number {
+  process.stdout.write(`${HELP[command]}\n`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  train: runTrain,
+  eval: runEval,
+  predict: runPredict,
+  summary: runSummary,
+};
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return help('main');
+  const run = COMMANDS[command];
+  try {
+    if (run === undefined) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')}; see 'torchts --help')`);
+    return await run(rest);
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    process.stderr.write(`torchts ${command}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (process.env.TORCHTS_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

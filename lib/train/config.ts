@@ -1,0 +1,274 @@
+// Training configuration: every option with its default, the presets
+// (recipes), and validation with messages that name the option.
+import type { AugmentOptions } from '../data';
+
+export type ModelName = 'resnet18' | 'resnet34';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+export type ScheduleName = 'onecycle' | 'cosine' | 'step' | 'plateau' | 'constant';
+export type PresetName = 'seed' | 'cpu' | 'gpu';
+
+export interface EarlyStoppingConfig {
+  monitor: 'valLoss' | 'valAccuracy';
+  /** Epochs without improvement before stopping. */
+  patience: number;
+  /** Smallest change that counts as an improvement. */
+  minDelta: number;
+  /** Put the best epoch's weights back at the end. */
+  restoreBest: boolean;
+}
+
+export interface PlateauConfig {
+  monitor: 'valLoss' | 'valAccuracy';
+  factor: number;
+  patience: number;
+  threshold: number;
+  cooldown: number;
+  minLr: number;
+}
+
+export interface TrainConfig {
+  model: ModelName;
+  stem: 'imagenet' | 'cifar';
+  zeroInitResidual: boolean;
+  /** Image folder / .tar.gz / cifar-10-batches-bin (or its .tar.gz); undefined: CIFAR-10 in the cache (downloaded when missing). */
+  data?: string;
+  /** Cache folder for downloads and decoded images (default $TORCHTS_HOME or ~/.cache/torchts). */
+  cacheDir?: string;
+  /** Resize images to [height, width] when decoding (Keras' target_size). */
+  targetSize?: [number, number];
+  /** Fraction of train held out (class-stratified) for validation; 0 = none. */
+  valFraction: number;
+  epochs: number;
+  batchSize: number;
+  evalBatchSize: number;
+  optimizer: OptimizerName;
+  /** Peak learning rate (one-cycle maximum, cosine start, constant value). */
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** Apply weight decay to BatchNorm weights and biases too (default off, the usual practice). */
+  decayNormAndBias: boolean;
+  schedule: ScheduleName;
+  /** Linear warmup before cosine, in epochs. */
+  warmupEpochs: number;
+  /** One-cycle: fraction of steps spent increasing the lr. */
+  pctStart: number;
+  /** One-cycle: initial lr = lr / divFactor; final lr = initial / finalDivFactor. */
+  divFactor: number;
+  finalDivFactor: number;
+  /** Step schedule: multiply the lr by gamma every stepEpochs. */
+  stepEpochs: number;
+  gamma: number;
+  plateau: PlateauConfig;
+  labelSmoothing: number;
+  /** Clip the global gradient norm to this value (null: no clipping). */
+  gradClip: number | null;
+  augment: AugmentOptions;
+  /** Average of the weights (exponential moving average per step), evaluated instead of the raw weights; null: off. */
+  ema: { decay: number; warmupSteps: number } | null;
+  seed: number;
+  device: 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+  /** CPU threads for libtorch (default: all cores). */
+  threads?: number;
+  /** bfloat16 autocast: 'auto' = on CUDA only. */
+  amp: 'auto' | 'bf16' | 'off';
+  /** channels_last memory format: 'auto' = on CUDA, and on CPU where it was measured faster. */
+  channelsLast: 'auto' | boolean;
+  earlyStopping: EarlyStoppingConfig | null;
+  /** Average predictions over the image and its horizontal flip at test time. */
+  tta: boolean;
+  /** Folder for checkpoints, logs and plots (default runs/<date>-<preset>). */
+  runDir?: string;
+  /** Also log one JSONL record every N steps (0: epochs only). */
+  logEverySteps: number;
+  /** Write training curves (SVG + PNG) after each epoch. */
+  plots: boolean;
+  /** The preset this config started from, for the record. */
+  preset?: PresetName;
+}
+
+export const DEFAULTS: TrainConfig = {
+  model: 'resnet18',
+  stem: 'imagenet',
+  zeroInitResidual: false,
+  valFraction: 0.1,
+  epochs: 15,
+  batchSize: 128,
+  evalBatchSize: 500,
+  optimizer: 'sgd',
+  lr: 0.1,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 5e-4,
+  decayNormAndBias: false,
+  schedule: 'onecycle',
+  warmupEpochs: 0,
+  pctStart: 0.25,
+  divFactor: 25,
+  finalDivFactor: 1e4,
+  stepEpochs: 30,
+  gamma: 0.1,
+  plateau: { monitor: 'valLoss', factor: 0.1, patience: 2, threshold: 1e-4, cooldown: 0, minLr: 1e-6 },
+  labelSmoothing: 0.1,
+  gradClip: null,
+  augment: { crop: { padding: 4, mode: 'reflect' }, flip: true },
+  ema: null,
+  seed: 0,
+  device: 'auto',
+  amp: 'auto',
+  channelsLast: 'auto',
+  earlyStopping: null,
+  tta: true,
+  logEverySteps: 0,
+  plots: true,
+};
+
+/**
+ * Recipes, documented with their results in README.md:
+ * - seed: the blog post's Keras recipe (imagenet stem, Adam, lr x0.1 on
+ *   plateau, early stopping, 10% validation, light shift/rotation).
+ * - cpu: the best recipe measured for ~30 minutes on 2 CPU cores.
+ * - gpu: the fast CIFAR-10 recipe (cifar stem, batch 512, one-cycle, bf16).
+ */
+export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
+  seed: {
+    stem: 'imagenet',
+    optimizer: 'adam',
+    lr: 1e-3,
+    weightDecay: 0,
+    schedule: 'plateau',
+    plateau: { monitor: 'valLoss', factor: 0.1, patience: 2, threshold: 1e-4, cooldown: 0, minLr: 1e-6 },
+    earlyStopping: { monitor: 'valLoss', patience: 5, minDelta: 0, restoreBest: true },
+    epochs: 50,
+    batchSize: 64,
+    labelSmoothing: 0,
+    valFraction: 0.1,
+    augment: { translate: { fraction: 0.1 }, rotate: { degrees: 15 }, flip: true },
+    tta: false,
+  },
+  cpu: {
+    stem: 'imagenet',
+    epochs: 15,
+    batchSize: 256,
+    optimizer: 'sgd',
+    lr: 0.4,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    schedule: 'onecycle',
+    pctStart: 0.2,
+    labelSmoothing: 0.1,
+    valFraction: 0,
+    augment: { crop: { padding: 4, mode: 'reflect' }, flip: true },
+    ema: null,
+    tta: true,
+  },
+  gpu: {
+    stem: 'cifar',
+    epochs: 30,
+    batchSize: 512,
+    evalBatchSize: 1000,
+    optimizer: 'sgd',
+    lr: 0.4,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    schedule: 'onecycle',
+    pctStart: 0.25,
+    labelSmoothing: 0.1,
+    valFraction: 0,
+    augment: { crop: { padding: 4, mode: 'reflect' }, flip: true, cutout: { size: 8 } },
+    amp: 'bf16',
+    channelsLast: true,
+    tta: true,
+  },
+};
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_TORCHTS_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'data', 'cacheDir', 'targetSize', 'threads', 'runDir', 'preset']);
+
+function positiveInteger(config: TrainConfig, key: keyof TrainConfig): void {
+  const value = config[key];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+}
+
+function finiteInRange(value: unknown, name: string, low: number, high: number, lowOpen = false): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value > high || (lowOpen ? value <= low : value < low)) {
+    throw new ConfigError(`${name} must be a number in ${lowOpen ? '(' : '['}${low}, ${high}], got ${JSON.stringify(value)}`);
+  }
+}
+
+function oneOf<T extends string>(value: unknown, name: string, options: readonly T[]): void {
+  if (!options.includes(value as T)) throw new ConfigError(`${name} must be one of ${options.join(', ')}; got ${JSON.stringify(value)}`);
+}
+
+/** Merges preset and overrides over the defaults and checks everything. */
+export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetName } = {}): TrainConfig {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new ConfigError(`unknown training option '${key}'`);
+  }
+  if (options.preset !== undefined) oneOf(options.preset, 'preset', ['seed', 'cpu', 'gpu'] as const);
+  const preset = options.preset === undefined ? {} : PRESETS[options.preset];
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const config: TrainConfig = { ...DEFAULTS, ...preset, ...defined } as TrainConfig;
+  oneOf(config.model, 'model', ['resnet18', 'resnet34'] as const);
+  oneOf(config.stem, 'stem', ['imagenet', 'cifar'] as const);
+  oneOf(config.optimizer, 'optimizer', ['sgd', 'adam', 'adamw'] as const);
+  oneOf(config.schedule, 'schedule', ['onecycle', 'cosine', 'step', 'plateau', 'constant'] as const);
+  oneOf(config.amp, 'amp', ['auto', 'bf16', 'off'] as const);
+  positiveInteger(config, 'epochs');
+  positiveInteger(config, 'batchSize');
+  positiveInteger(config, 'evalBatchSize');
+  positiveInteger(config, 'stepEpochs');
+  finiteInRange(config.lr, 'lr', 0, 100, true);
+  finiteInRange(config.momentum, 'momentum', 0, 1);
+  finiteInRange(config.weightDecay, 'weightDecay', 0, 1);
+  finiteInRange(config.valFraction, 'valFraction', 0, 0.9);
+  finiteInRange(config.labelSmoothing, 'labelSmoothing', 0, 1);
+  finiteInRange(config.pctStart, 'pctStart', 0, 1, true);
+  finiteInRange(config.divFactor, 'divFactor', 0, 1e6, true);
+  finiteInRange(config.finalDivFactor, 'finalDivFactor', 0, 1e9, true);
+  finiteInRange(config.gamma, 'gamma', 0, 1, true);
+  finiteInRange(config.warmupEpochs, 'warmupEpochs', 0, config.epochs);
+  if (!Number.isInteger(config.seed) || config.seed < 0) throw new ConfigError(`seed must be a non-negative integer, got ${config.seed}`);
+  if (!Number.isInteger(config.logEverySteps) || config.logEverySteps < 0) throw new ConfigError(`logEverySteps must be a non-negative integer`);
+  if (config.gradClip !== null) finiteInRange(config.gradClip, 'gradClip', 0, 1e6, true);
+  if (config.threads !== undefined && (!Number.isInteger(config.threads) || config.threads < 1)) {
+    throw new ConfigError(`threads must be a positive integer, got ${JSON.stringify(config.threads)}`);
+  }
+  if (config.nesterov && config.optimizer === 'sgd' && config.momentum === 0) throw new ConfigError('nesterov needs momentum > 0');
+  if (config.ema !== null) {
+    finiteInRange(config.ema.decay, 'ema.decay', 0, 1, true);
+    if (config.ema.decay >= 1) throw new ConfigError('ema.decay must be below 1');
+  }
+  if (config.earlyStopping !== null) {
+    oneOf(config.earlyStopping.monitor, 'earlyStopping.monitor', ['valLoss', 'valAccuracy'] as const);
+    if (!Number.isInteger(config.earlyStopping.patience) || config.earlyStopping.patience < 1) throw new ConfigError('earlyStopping.patience must be a positive integer');
+    if (config.valFraction === 0) throw new ConfigError('earlyStopping needs a validation split (valFraction > 0)');
+  }
+  if (config.schedule === 'plateau') {
+    finiteInRange(config.plateau.factor, 'plateau.factor', 0, 1, true);
+    if (config.plateau.factor >= 1) throw new ConfigError('plateau.factor must be below 1');
+    if (config.valFraction === 0 && config.plateau.monitor !== undefined) {
+      throw new ConfigError("schedule 'plateau' watches validation metrics: it needs valFraction > 0");
+    }
+  }
+  if (typeof config.device !== 'string' || !/^(auto|cpu|cuda(:\d+)?)$/.test(config.device)) {
+    throw new ConfigError(`device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(config.device)}`);
+  }
+  if (config.targetSize !== undefined) {
+    const [h, w] = config.targetSize;
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 8 || w < 8) throw new ConfigError(`targetSize must be [height, width] of at least 8 pixels`);
+  }
+  return config;
+}

@@ -1,0 +1,10 @@
+export { train, type TrainOptions, type TrainResult, type StopReason } from './trainer';
+export { resolveConfig, DEFAULTS, PRESETS, ConfigError, type TrainConfig, type PresetName, type EarlyStoppingConfig } from './config';
+export { type Callback, type EpochLogs, type BatchLogs, type TrainContext } from './callbacks';
+export { evaluate, formatEvaluation, predictLogits, type EvaluationResult } from './evaluate';
+export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMeta, type CheckpointContents } from './checkpoint';
+export { predict, evaluateCheckpoint, loadTrainedModel, resolveCheckpoint, type Prediction, type LoadedModel } from './predict';
+export { renderCurves, writeCurves } from './plots';
+export { readMetricsLog } from './metrics-log';
+export { EarlyStopping } from './early-stopping';
+export { ProgressReporter } from './progress';

@@ -1,0 +1,39 @@
+// The metrics log: one JSON line per epoch (and, optionally, every N steps)
+// in <runDir>/metrics.jsonl, appended as training goes.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BatchLogs, Callback, EpochLogs, TrainContext } from './callbacks';
+
+export class MetricsLogger implements Callback {
+  #file = '';
+
+  constructor(private readonly everySteps = 0) {}
+
+  onTrainBegin(context: TrainContext): void {
+    this.#file = path.join(context.runDir, 'metrics.jsonl');
+  }
+
+  onBatchEnd(logs: BatchLogs): void {
+    if (this.everySteps === 0 || logs.batch % this.everySteps !== 0) return;
+    const { loss, accuracy } = logs.metrics();
+    this.append({ type: 'step', epoch: logs.epoch, batch: logs.batch, loss, accuracy, lr: logs.lr, time: new Date().toISOString() });
+  }
+
+  onEpochEnd(logs: EpochLogs): void {
+    this.append({ type: 'epoch', ...logs, time: new Date().toISOString() });
+  }
+
+  private append(record: Record<string, unknown>): void {
+    fs.appendFileSync(this.#file, `${JSON.stringify(record)}\n`);
+  }
+}
+
+/** Reads a metrics log (for plots, resume and tests). */
+export function readMetricsLog(file: string): Record<string, unknown>[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}

@@ -1,0 +1,130 @@
+// Using a trained checkpoint: load the model, classify image files, or
+// evaluate on a data set.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { inferenceMode } from '../autograd';
+import { decodeImages, DeviceLoader, loadDataset } from '../data';
+import type { Device } from '../device';
+import { scope } from '../memory';
+import { resnet18, resnet34, type ResNet } from '../models/resnet';
+import { tensor } from '../ops/creation';
+import { softmax } from '../ops/nn';
+import { cuda } from '../runtime';
+import { loadCheckpoint, type CheckpointMeta } from './checkpoint';
+import { ConfigError } from './config';
+import { evaluate, predictLogits, type EvaluationResult } from './evaluate';
+
+export interface LoadedModel {
+  model: ResNet;
+  meta: CheckpointMeta;
+  device: Device;
+  /** Which weights were loaded: the moving average when the run kept one. */
+  weights: 'ema' | 'model';
+  file: string;
+}
+
+/** A run folder (its best checkpoint, else last) or a checkpoint file. */
+export function resolveCheckpoint(location: string): string {
+  if (!fs.existsSync(location)) throw new ConfigError(`checkpoint ${location} does not exist`);
+  if (!fs.statSync(location).isDirectory()) return location;
+  for (const name of ['best.safetensors', 'last.safetensors']) {
+    const file = path.join(location, name);
+    if (fs.existsSync(file)) return file;
+  }
+  throw new ConfigError(`${location} holds no best.safetensors or last.safetensors`);
+}
+
+export function loadTrainedModel(location: string, options: { device?: Device | 'auto' } = {}): LoadedModel {
+  const file = resolveCheckpoint(location);
+  const contents = loadCheckpoint(file);
+  const { config, data } = contents.meta;
+  const device: Device = options.device === undefined || options.device === 'auto' ? (cuda.isAvailable() ? 'cuda' : 'cpu') : options.device;
+  const factory = config.model === 'resnet34' ? resnet34 : resnet18;
+  const model = factory({ numClasses: data.classNames.length, stem: config.stem });
+  const weights = contents.ema ?? contents.model;
+  model.loadStateDict(weights);
+  model.to(device).eval();
+  contents.model.forEach((t) => t.dispose());
+  contents.ema?.forEach((t) => t.dispose());
+  contents.optimizer?.state.forEach((t) => t.dispose());
+  contents.rngState?.dispose();
+  return { model, meta: contents.meta, device, weights: contents.ema !== null ? 'ema' : 'model', file };
+}
+
+export interface Prediction {
+  file: string;
+  top: { className: string; index: number; probability: number }[];
+}
+
+/** Top-k classes with probabilities for each image file. */
+export async function predict(
+  location: string,
+  files: readonly string[],
+  options: { topK?: number; tta?: boolean; device?: Device | 'auto' } = {},
+): Promise<Prediction[]> {
+  if (files.length === 0) throw new ConfigError('predict needs at least one image file');
+  const loaded = loadTrainedModel(location, options);
+  try {
+    const { classNames, height, width, mean, std } = loaded.meta.data;
+    const topK = Math.min(options.topK ?? 3, classNames.length);
+    const pixels = await decodeImages(files, { targetSize: [height, width] });
+    return inferenceMode(() =>
+      scope(() => {
+        const images = tensor(pixels, [files.length, height, width, 3], { dtype: 'uint8' })
+          .to(loaded.device)
+          .permute([0, 3, 1, 2])
+          .float()
+          .div(255)
+          .sub(tensor(mean).reshape([1, 3, 1, 1]).to(loaded.device))
+          .div(tensor(std).reshape([1, 3, 1, 1]).to(loaded.device));
+        const probabilities = softmax(predictLogits(loaded.model, images, { tta: options.tta ?? false }), 1);
+        const { values, indices } = probabilities.topk(topK, { dim: 1 });
+        const p = values.dataSync() as Float32Array;
+        const k = indices.dataSync() as BigInt64Array;
+        return files.map((file, i) => ({
+          file,
+          top: Array.from({ length: topK }, (_, j) => ({
+            className: classNames[Number(k[i * topK + j])]!,
+            index: Number(k[i * topK + j]),
+            probability: p[i * topK + j]!,
+          })),
+        }));
+      }),
+    );
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+/** Evaluates a checkpoint on a data set's test split (default: the data it was trained on). */
+export async function evaluateCheckpoint(
+  location: string,
+  options: { data?: string; cacheDir?: string; tta?: boolean; batchSize?: number; device?: Device | 'auto' } = {},
+): Promise<{ result: EvaluationResult; loaded: LoadedModel }> {
+  const loaded = loadTrainedModel(location, options);
+  try {
+    const { config, data: info } = loaded.meta;
+    const data = await loadDataset({ data: options.data ?? config.data, cacheDir: options.cacheDir ?? config.cacheDir, targetSize: [info.height, info.width] });
+    if (data.classNames.join('\n') !== info.classNames.join('\n')) {
+      throw new ConfigError(`the checkpoint knows classes [${info.classNames.join(', ')}] but the data has [${data.classNames.join(', ')}]`);
+    }
+    const loader = new DeviceLoader(data.test, {
+      batchSize: options.batchSize ?? config.evalBatchSize,
+      device: loaded.device,
+      shuffle: false,
+      dropLast: false,
+      seed: 0,
+      mean: info.mean,
+      std: info.std,
+    });
+    try {
+      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta: options.tta ?? config.tta });
+      return { result, loaded };
+    } finally {
+      loader.dispose();
+    }
+  } catch (error) {
+    loaded.model.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,97 @@
+// What the user sees while training: on a terminal, a Keras-style progress
+// bar per epoch (step, images/s, loss, accuracy, lr, ETA); in a log or CI,
+// one line per epoch.
+import { SingleBar } from 'cli-progress';
+import type { BatchLogs, Callback, EpochLogs, TrainContext } from './callbacks';
+
+export interface ProgressOptions {
+  /** Write to this stream (default process.stdout). */
+  stream?: NodeJS.WriteStream;
+  /** Force the bar on or off (default: on when the stream is a TTY). */
+  bar?: boolean;
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+export function formatEpochLine(logs: EpochLogs, epochs: number): string {
+  const parts = [
+    `Epoch ${String(logs.epoch).padStart(String(epochs).length)}/${epochs}`,
+    `${formatDuration(logs.totalSeconds)}`,
+    `${Math.round(logs.imagesPerSecond)} img/s`,
+    `loss ${logs.trainLoss.toFixed(4)}`,
+    `acc ${logs.trainAccuracy.toFixed(4)}`,
+  ];
+  if (logs.valLoss !== undefined) parts.push(`val_loss ${logs.valLoss.toFixed(4)}`, `val_acc ${logs.valAccuracy!.toFixed(4)}`);
+  parts.push(`lr ${logs.lr.toExponential(2)}`);
+  return parts.join(' - ');
+}
+
+export class ProgressReporter implements Callback {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #useBar: boolean;
+  #bar: SingleBar | null = null;
+  #lastRefresh = 0;
+
+  constructor(options: ProgressOptions = {}) {
+    this.#stream = options.stream ?? process.stdout;
+    this.#useBar = options.bar ?? Boolean(this.#stream.isTTY);
+  }
+
+  onTrainBegin(context: TrainContext): void {
+    const c = context.config;
+    this.#stream.write(
+      `Training ${c.model} (${c.stem} stem) for ${context.epochs} epochs of ${context.batchesPerEpoch} steps (batch ${c.batchSize}); run folder ${context.runDir}\n`,
+    );
+  }
+
+  onEpochBegin(epoch: number, context: TrainContext): void {
+    if (!this.#useBar) return;
+    this.#bar = new SingleBar(
+      {
+        format: `Epoch ${epoch}/${context.epochs} {bar} {value}/{total} | {ips} img/s | loss {loss} | acc {acc} | lr {lr} | ETA {eta_formatted}`,
+        stream: this.#stream,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+      },
+      undefined,
+    );
+    this.#bar.start(context.batchesPerEpoch, 0, { ips: '-', loss: '-', acc: '-', lr: '-' });
+    this.#lastRefresh = 0;
+  }
+
+  onBatchEnd(logs: BatchLogs): void {
+    if (this.#bar === null) return;
+    // Reading the running loss waits for the device: at most twice a second.
+    if (logs.elapsed - this.#lastRefresh < 0.5 && logs.batch !== logs.batches) {
+      this.#bar.update(logs.batch);
+      return;
+    }
+    this.#lastRefresh = logs.elapsed;
+    const { loss, accuracy } = logs.metrics();
+    this.#bar.update(logs.batch, {
+      ips: Math.round(logs.images / Math.max(logs.elapsed, 1e-9)),
+      loss: loss.toFixed(4),
+      acc: accuracy.toFixed(4),
+      lr: logs.lr.toExponential(2),
+    });
+  }
+
+  onEpochEnd(logs: EpochLogs, context: TrainContext): void {
+    if (this.#bar !== null) {
+      this.#bar.stop();
+      this.#bar = null;
+    }
+    this.#stream.write(`${formatEpochLine(logs, context.epochs)}\n`);
+  }
+
+  onTrainEnd(context: TrainContext): void {
+    if (this.#bar !== null) this.#bar.stop();
+    if (context.stopReason) this.#stream.write(`${context.stopReason}\n`);
+  }
+}
