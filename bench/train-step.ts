@@ -1,0 +1,72 @@
+// ResNet-18 train step (forward, loss, backward, SGD nesterov step) and
+// inference throughput, torchts next to PyTorch in the same run, same
+// threads and batch sizes. Images/s: higher is better.
+import * as tt from '../lib';
+import { runPythonBench } from './lib/python';
+import { measure } from './lib/timing';
+
+export interface StepBenchConfig {
+  threads: number;
+  batch: number;
+  inferBatch: number;
+  warmup: number;
+  repeats: Record<'imagenet' | 'cifar', number>;
+  stems: ('imagenet' | 'cifar')[];
+  channelsLast: boolean;
+}
+
+export const DEFAULT_STEP_CONFIG: StepBenchConfig = {
+  threads: 2,
+  batch: 128,
+  inferBatch: 256,
+  warmup: 2,
+  repeats: { imagenet: 7, cifar: 3 },
+  stems: ['imagenet', 'cifar'],
+  channelsLast: false,
+};
+
+export function torchtsStepThroughput(config: StepBenchConfig): Record<string, number> {
+  tt.setNumThreads(config.threads);
+  tt.manualSeed(0);
+  const results: Record<string, number> = {};
+  const format = config.channelsLast ? 'channelsLast' : 'contiguous';
+  for (const stem of config.stems) {
+    const model = tt.resnet18({ numClasses: 10, stem });
+    if (config.channelsLast) model.to('channelsLast');
+    const opt = new tt.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+    const x = tt.randn([config.batch, 3, 32, 32]).contiguous(format).keep();
+    const y = tt.randint(0, 10, [config.batch]).keep();
+    model.train();
+    const train = measure(
+      () =>
+        tt.scope(() => {
+          opt.zeroGrad();
+          tt.F.crossEntropy(model.forward(x), y, { labelSmoothing: 0.1 }).backward();
+          opt.step();
+        }),
+      { warmup: config.warmup, repeats: config.repeats[stem] },
+    );
+    results[`train_${stem}`] = config.batch / train.median;
+    model.eval();
+    const xi = tt.randn([config.inferBatch, 3, 32, 32]).contiguous(format).keep();
+    const infer = measure(() => tt.inferenceMode(() => tt.scope(() => void model.forward(xi))), { warmup: 1, repeats: config.repeats[stem] });
+    results[`infer_${stem}`] = config.inferBatch / infer.median;
+    tt.dispose(x, y, xi);
+    opt.dispose();
+    model.dispose();
+  }
+  return results;
+}
+
+export function runStepBench(config: StepBenchConfig = DEFAULT_STEP_CONFIG): { case: string; torchts: number; pytorch: number; ratio: number }[] {
+  const ours = torchtsStepThroughput(config);
+  const theirs = runPythonBench<Record<string, number>>('train_step.py', [JSON.stringify(config)]);
+  return Object.keys(ours).map((key) => ({ case: key, torchts: ours[key]!, pytorch: theirs[key]!, ratio: ours[key]! / theirs[key]! }));
+}
+
+if (require.main === module) {
+  const channelsLast = process.argv.includes('--channels-last');
+  for (const row of runStepBench({ ...DEFAULT_STEP_CONFIG, channelsLast })) {
+    console.log(`${row.case.padEnd(16)} torchts ${row.torchts.toFixed(1).padStart(8)} img/s  pytorch ${row.pytorch.toFixed(1).padStart(8)} img/s  ratio ${row.ratio.toFixed(3)}`);
+  }
+}
