@@ -4,11 +4,21 @@
 import * as path from 'node:path';
 import t from 'tap';
 import { CASES } from './errors/catalogue';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { runTsSync } from './helpers/child';
+import { pythonExecutable } from './helpers/python';
 
 t.test('every bad input is a clear JS error and the process survives', (t) => {
   const runner = path.join(__dirname, 'errors', 'run-catalogue.ts');
-  const result = runTsSync(runner);
+  // A .pt that is not a state dict, written by PyTorch itself.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-errors-pt-'));
+  const tensorFile = path.join(dir, 'tensor.pt');
+  const made = spawnSync(pythonExecutable(), ['-c', `import torch; torch.save(torch.ones(3), ${JSON.stringify(tensorFile)})`], { encoding: 'utf8' });
+  t.equal(made.status, 0, made.stderr);
+  const result = runTsSync(runner, [], { env: { TORCHTS_PT_TENSOR_FILE: tensorFile } });
+  fs.rmSync(dir, { recursive: true, force: true });
   t.equal(result.signal, null, 'the child was not killed by a signal (no abort, no segfault)');
   t.equal(result.status, 0, `child exited cleanly${result.stderr ? `: ${result.stderr.slice(0, 2000)}` : ''}`);
   const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -19,6 +29,8 @@ t.test('every bad input is a clear JS error and the process survives', (t) => {
     t.match(String(outcome?.message), c.message, `${c.area}: ${c.name} says what is wrong`);
   }
   t.same(lines.at(-1), { done: true, check: 6 }, 'still computing correctly afterwards');
-  t.comment(`${CASES.length} kinds of bad input covered`);
+  const areas = [...new Set(CASES.map((c) => c.area))];
+  t.comment(`${CASES.length} kinds of bad input covered across ${areas.join(', ')}`);
+  t.ok(CASES.length >= 40, 'at least 40 kinds of bad input');
   t.end();
 });

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DataError, describeFsError } from './errors';
 import { writeAll, writeFileAtomic } from '../io/atomic';
 import { readSafetensorsHeader } from '../io/safetensors';
 import { makeImageSet, type ImageSet } from './types';
@@ -42,7 +43,12 @@ export interface SourceFingerprint {
 export function statFiles(base: string, files: readonly string[]): [string, number, number][] {
   const prefix = base.endsWith(path.sep) ? base : base + path.sep;
   return files.map((file) => {
-    const stat = fs.statSync(file);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch (error) {
+      throw new DataError(file, `cannot read (${describeFsError(error)})`, { cause: error });
+    }
     // Slicing, not path.relative(): this runs for every image of a folder source on every load.
     const name = file.startsWith(prefix) ? file.slice(prefix.length) : path.relative(base, file);
     return [name, stat.size, Math.round(stat.mtimeMs)];

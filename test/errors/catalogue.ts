@@ -1,17 +1,80 @@
-// Bad inputs and the JS errors they must produce. Run in a child process by
-// test/errors.test.ts, so a crash (abort, segfault) fails the test instead of
-// killing the runner. Each case names the problem its message must mention.
+// Bad inputs and the JS errors they must produce, across the tensor API,
+// modules and optimizers, checkpoint formats, data sources, the trainer and
+// the CLI. Run in a child process by test/errors.test.ts, so a crash (abort,
+// segfault) fails the test instead of killing the runner. Each case names
+// the problem its message must mention.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import * as tar from 'tar';
 import * as tt from '../../lib';
+import { main as cli } from '../../lib/cli';
+import { loadDataset } from '../../lib/data';
+import { loadSafetensors, saveSafetensors } from '../../lib/io/safetensors';
+import { loadPt } from '../../lib/io/pytorch';
+import * as nn from '../../lib/nn';
+import { loadCheckpoint } from '../../lib/train/checkpoint';
+import { train, type TrainOptions } from '../../lib/train/trainer';
+import { colourSet } from '../helpers/synthetic';
 
 export interface ErrorCase {
-  area: string;
+  area: 'tensor' | 'module' | 'optimizer' | 'checkpoint' | 'data' | 'trainer' | 'cli';
   name: string;
   run: () => unknown;
   /** What the error message must say. */
   message: RegExp;
 }
 
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-errors-'));
+process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
+let counter = 0;
+const fresh = (name: string): string => path.join(scratch, `${counter++}-${name}`);
+
+/** Runs the CLI in-process; a non-zero exit becomes an Error carrying its stderr line. */
+async function runCli(...args: string[]): Promise<void> {
+  const write = process.stderr.write.bind(process.stderr);
+  let captured = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    captured += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await cli(args);
+  } finally {
+    process.stderr.write = write;
+  }
+  if (code !== 0) throw new Error(`exit ${code}: ${captured.trim()}`);
+}
+
+const tinyData = { train: colourSet(32), test: colourSet(8), classNames: ['red', 'green', 'blue'] };
+const trainQuietly = (options: Partial<TrainOptions>) =>
+  train({ dataset: tinyData, runDir: fresh('run'), progress: false, plots: false, handleSigint: false, device: 'cpu', valFraction: 0, ...options });
+
+function writeSafetensorsHeader(file: string, header: string, length: bigint, data = Buffer.alloc(0)): string {
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(length);
+  fs.writeFileSync(file, Buffer.concat([prefix, Buffer.from(header), data]));
+  return file;
+}
+
+async function folderWith(files: Record<string, Buffer | 'dir'>): Promise<string> {
+  const root = fresh('folder');
+  for (const [relative, content] of Object.entries(files)) {
+    const target = path.join(root, relative);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (content === 'dir') fs.mkdirSync(target, { recursive: true });
+    else fs.writeFileSync(target, content);
+  }
+  return root;
+}
+
+const png = (): Promise<Buffer> => sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer();
+
 export const CASES: ErrorCase[] = [
+  // ---- tensors ---------------------------------------------------------------
   { area: 'tensor', name: 'mismatched shapes in add', run: () => tt.ones([2, 3]).add(tt.ones([4])), message: /size of tensor a \(3\) must match the size of tensor b \(4\)/ },
   { area: 'tensor', name: 'matmul with incompatible shapes', run: () => tt.ones([2, 3]).matmul(tt.ones([2, 3])), message: /shapes cannot be multiplied \(2x3 and 2x3\)/ },
   { area: 'tensor', name: 'view with the wrong element count', run: () => tt.ones([2, 3]).view([5]), message: /shape '\[5\]' is invalid for input of size 6/ },
@@ -38,4 +101,132 @@ export const CASES: ErrorCase[] = [
   { area: 'tensor', name: 'too many arguments to an operator', run: () => tt.callByName('aten::neg', tt.ones([1]), 1, 2), message: /aten::neg takes 1 arguments but 3 were given/ },
   { area: 'tensor', name: 'NaN probability for dropout', run: () => tt.F.dropout(tt.ones([2]), NaN), message: /p must be in \[0, 1\], got NaN/ },
   { area: 'tensor', name: 'an async function in scope()', run: () => tt.scope((async () => 1) as unknown as () => number), message: /scope\(\) needs a synchronous function/ },
+
+  // ---- modules and optimizers --------------------------------------------------
+  { area: 'module', name: 'a tensor from a disposed module', run: () => { const m = new nn.Linear(2, 2); const w = m.weight; m.dispose(); return w.add(1); }, message: /Tensor was disposed/ },
+  { area: 'module', name: 'forward of a disposed module', run: () => { const m = new nn.Conv2d(3, 4, 3); m.dispose(); return m.forward(tt.ones([1, 3, 8, 8])); }, message: /this Conv2d was disposed/ },
+  { area: 'module', name: 'a Linear input of the wrong width', run: () => new nn.Linear(4, 2).forward(tt.ones([3, 5])), message: /mat1 and mat2 shapes cannot be multiplied \(3x5 and 4x2\)/ },
+  { area: 'module', name: 'BatchNorm2d on a 3-D input', run: () => new nn.BatchNorm2d(3).forward(tt.ones([3, 4, 4])), message: /expected 4D input \(got 3D input\)/ },
+  { area: 'module', name: 'an invalid layer size', run: () => new nn.Conv2d(3, 0, 3), message: /outChannels' must be >= 1, got 0/ },
+  { area: 'module', name: 'missing and unexpected state-dict keys', run: () => new nn.Linear(2, 2).loadStateDict({ weight: tt.ones([2, 2]), extra: tt.ones([1]) }), message: /Missing key\(s\) in state_dict: "bias".*Unexpected key\(s\) in state_dict: "extra"/s },
+  { area: 'module', name: 'a state dict with the wrong shapes', run: () => new nn.Linear(2, 2).loadStateDict({ weight: tt.ones([3, 2]), bias: tt.ones([2]) }), message: /size mismatch for weight: copying a param with shape torch.Size\(\[3, 2\]\)/ },
+  { area: 'module', name: 'a checkpoint for a different number of classes', run: () => tt.resnet18({ numClasses: 100 }).loadStateDict(tt.resnet18({ numClasses: 10 }).stateDict()), message: /size mismatch for fc.weight: copying a param with shape torch.Size\(\[10, 512\]\) from checkpoint, the shape in current model is torch.Size\(\[100, 512\]\)/ },
+  { area: 'optimizer', name: 'an optimizer over a non-leaf tensor', run: () => new tt.SGD([tt.ones([2], { requiresGrad: true }).mul(2)], { lr: 0.1 }), message: /is not a leaf tensor/ },
+  { area: 'optimizer', name: 'a NaN learning rate', run: () => new tt.SGD([tt.ones([2], { requiresGrad: true })], { lr: NaN }), message: /lr must be a finite number, got NaN/ },
+  { area: 'optimizer', name: 'an unknown optimizer option', run: () => new tt.Adam([tt.ones([2], { requiresGrad: true })], { lrr: 1 } as never), message: /Adam: unknown option 'lrr'/ },
+  { area: 'optimizer', name: 'state from another kind of optimizer', run: () => { const p = [tt.ones([2], { requiresGrad: true })]; return new tt.Adam(p).loadStateDict(new tt.SGD(p, { lr: 1 }).stateDict()); }, message: /optimizer state is for sgd, this optimizer is adam/ },
+
+  // ---- checkpoint formats --------------------------------------------------------
+  { area: 'checkpoint', name: 'a safetensors header that runs past the file', run: () => loadSafetensors(writeSafetensorsHeader(fresh('t.safetensors'), '{}', 4096n)), message: /header length 4096 runs past the end of the \d+-byte file/ },
+  { area: 'checkpoint', name: 'an oversized safetensors header length', run: () => loadSafetensors(writeSafetensorsHeader(fresh('o.safetensors'), '{}', 1n << 50n)), message: /exceeds the 104857600-byte limit/ },
+  {
+    area: 'checkpoint',
+    name: 'a safetensors dtype torchts does not know',
+    run: () => {
+      const header = '{"x":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}';
+      return loadSafetensors(writeSafetensorsHeader(fresh('d.safetensors'), header, BigInt(header.length), Buffer.alloc(8)));
+    },
+    message: /unsupported dtype "C64"/,
+  },
+  // torch.save(torch.ones(3)), written by PyTorch in test/errors.test.ts.
+  { area: 'checkpoint', name: 'a .pt file that is not a state dict', run: () => loadPt(process.env.TORCHTS_PT_TENSOR_FILE ?? 'missing.pt'), message: /holds a tensor, not a state dict/ },
+  { area: 'checkpoint', name: 'a .pt file that is not a zip at all', run: () => { const f = fresh('g.pt'); fs.writeFileSync(f, 'junk'); return loadPt(f); }, message: /not a PyTorch zip checkpoint/ },
+  { area: 'checkpoint', name: 'a safetensors file without torchts metadata as a checkpoint', run: () => { const f = fresh('w.safetensors'); saveSafetensors(f, { 'model.w': tt.ones([1]) }); return loadCheckpoint(f); }, message: /not a torchts checkpoint \(no 'torchts' metadata\)/ },
+  {
+    area: 'checkpoint',
+    name: 'a full disk while saving (simulated ENOSPC); the old file survives',
+    run: () => {
+      const f = fresh('full.safetensors');
+      saveSafetensors(f, { a: tt.ones([4]) });
+      const before = fs.readFileSync(f);
+      // The module object itself (lib/ code reads fs.writeSync through it at call time).
+      const realFs = require('node:fs') as { writeSync: typeof fs.writeSync };
+      const writeSync = realFs.writeSync;
+      realFs.writeSync = () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      };
+      try {
+        saveSafetensors(f, { a: tt.zeros([4]) });
+      } finally {
+        realFs.writeSync = writeSync;
+        if (!fs.readFileSync(f).equals(before)) throw new Error('the previous file was damaged');
+        if (fs.readdirSync(path.dirname(f)).some((n) => n.includes('.tmp-'))) throw new Error('a temp file was left behind');
+      }
+    },
+    message: /could not write .*full\.safetensors: the disk is full \(the previous file, if any, is unchanged\)/,
+  },
+
+  // ---- data sources ----------------------------------------------------------------
+  { area: 'data', name: 'a missing data folder', run: () => loadDataset({ data: path.join(scratch, 'no-such-folder'), cacheDir: fresh('cache'), showProgress: false }), message: /no-such-folder/ },
+  { area: 'data', name: 'an empty class folder', run: async () => loadDataset({ data: await folderWith({ 'train/cat/a.png': await png(), 'train/dog': 'dir', 'test/cat/b.png': await png(), 'test/dog/c.png': await png() }), cacheDir: fresh('cache'), showProgress: false }), message: /dog.*(no images|empty)/i },
+  { area: 'data', name: 'a folder with no images at all', run: async () => loadDataset({ data: await folderWith({ 'train/cat/readme.txt': Buffer.from('x'), 'test/cat/notes.txt': Buffer.from('y') }), cacheDir: fresh('cache'), showProgress: false }), message: /empty class folder: no \.jpg/ },
+  { area: 'data', name: 'a non-image file named .jpg', run: async () => loadDataset({ data: await folderWith({ 'train/cat/a.png': await png(), 'train/cat/fake.jpg': Buffer.from('this is text, not a JPEG'), 'test/cat/b.png': await png() }), cacheDir: fresh('cache'), showProgress: false }), message: /fake\.jpg/ },
+  {
+    area: 'data',
+    name: 'an unreadable image (a dangling link)',
+    run: async () => {
+      const root = await folderWith({ 'train/cat/a.png': await png(), 'test/cat/b.png': await png() });
+      fs.symlinkSync(path.join(root, 'gone.png'), path.join(root, 'train', 'cat', 'odd.png'));
+      return loadDataset({ data: root, cacheDir: fresh('cache'), showProgress: false });
+    },
+    message: /odd\.png/,
+  },
+  {
+    area: 'data',
+    name: 'a truncated CIFAR .bin file',
+    run: () => {
+      const dir = path.join(fresh('bin'), 'cifar-10-batches-bin');
+      fs.mkdirSync(dir, { recursive: true });
+      for (const name of ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin']) fs.writeFileSync(path.join(dir, name), Buffer.alloc(3073));
+      fs.writeFileSync(path.join(dir, 'data_batch_3.bin'), Buffer.alloc(3073 + 100));
+      return loadDataset({ data: dir, cacheDir: fresh('cache'), showProgress: false });
+    },
+    message: /data_batch_3\.bin/,
+  },
+  {
+    area: 'data',
+    name: 'a tarball with a path escaping its root',
+    run: async () => {
+      const staging = fresh('tar');
+      fs.mkdirSync(path.join(staging, 'x', 'train', 'cat'), { recursive: true });
+      fs.writeFileSync(path.join(staging, 'x', 'train', 'cat', 'a.png'), await png());
+      const archive = path.join(scratch, `${counter++}-escape.tar.gz`);
+      await tar.create({ gzip: true, file: archive, cwd: staging, portable: true, preservePaths: true, onWriteEntry: (entry: { path: string }) => (entry.path = entry.path.replace('x/train', '../../escaped')) } as never, ['x']);
+      return loadDataset({ data: archive, cacheDir: fresh('cache'), showProgress: false });
+    },
+    message: /escap|outside|\.\./i,
+  },
+  {
+    area: 'data',
+    name: 'a download with the wrong MD5 (local server)',
+    run: async () => {
+      const server = http.createServer((_, res) => res.end(Buffer.from('not the CIFAR archive')));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      try {
+        return await loadDataset({ cacheDir: fresh('cache'), showProgress: false, download: { url: `http://127.0.0.1:${port}/cifar.tar.gz` } });
+      } finally {
+        server.close();
+      }
+    },
+    message: /MD5/i,
+  },
+
+  // ---- trainer -------------------------------------------------------------------------
+  { area: 'trainer', name: 'zero epochs', run: () => trainQuietly({ epochs: 0 }), message: /epochs must be a positive integer, got 0/ },
+  { area: 'trainer', name: 'a batch size of zero', run: () => trainQuietly({ batchSize: 0 }), message: /batchSize must be a positive integer, got 0/ },
+  { area: 'trainer', name: 'an unknown training option', run: () => trainQuietly({ learningRate: 0.1 } as never), message: /unknown training option 'learningRate'/ },
+  { area: 'trainer', name: 'a NaN hyperparameter', run: () => trainQuietly({ labelSmoothing: NaN }), message: /labelSmoothing must be a number in \[0, 1\], got null/ },
+  { area: 'trainer', name: 'CUDA training where there is none', run: () => trainQuietly({ device: 'cuda' }), message: tt.cuda.isAvailable() ? /./ : /CUDA is not available/ },
+  { area: 'trainer', name: 'resuming a run that does not exist', run: () => train({ resume: path.join(scratch, 'no-run'), progress: false }), message: /cannot resume: .*no-run.* does not exist/ },
+  { area: 'trainer', name: 'early stopping without a validation split', run: () => trainQuietly({ earlyStopping: { monitor: 'valLoss', patience: 2, minDelta: 0, restoreBest: true } }), message: /earlyStopping needs a validation split/ },
+
+  // ---- CLI -------------------------------------------------------------------------------
+  { area: 'cli', name: 'an unknown command', run: () => runCli('fly'), message: /exit 1: torchts fly: unknown command 'fly'/ },
+  { area: 'cli', name: 'an unknown flag', run: () => runCli('train', '--warp-speed'), message: /Unknown option '--warp-speed'/ },
+  { area: 'cli', name: '--epochs 0', run: () => runCli('train', '--epochs', '0', '--data', scratch), message: /epochs must be a positive integer, got 0/ },
+  { area: 'cli', name: '--batch-size 0', run: () => runCli('train', '--batch-size', '0', '--data', scratch), message: /batchSize must be a positive integer, got 0/ },
+  { area: 'cli', name: 'a non-numeric learning rate', run: () => runCli('train', '--lr', 'fast'), message: /--lr must be a number, got 'fast'/ },
+  { area: 'cli', name: 'predict with a missing checkpoint', run: () => runCli('predict', path.join(scratch, 'no-run'), 'x.jpg'), message: /checkpoint .*no-run does not exist/ },
 ];
+

@@ -3,10 +3,11 @@
 import { CASES } from './catalogue';
 import * as tt from '../../lib';
 
+async function runAll(): Promise<void> {
 for (const c of CASES) {
   let outcome: { threw: boolean; errorName?: string; message?: string; code?: string };
   try {
-    c.run();
+    await c.run();
     outcome = { threw: false };
   } catch (error) {
     const e = error as Error & { code?: string };
@@ -16,3 +17,9 @@ for (const c of CASES) {
 }
 // The process must still compute correctly after all of that.
 process.stdout.write(JSON.stringify({ done: true, check: tt.ones([3]).add(1).sum().item() }) + '\n');
+}
+
+runAll().catch((error) => {
+  process.stderr.write(`catalogue runner failed: ${(error as Error).stack}\n`);
+  process.exit(2);
+});
