@@ -13,6 +13,7 @@ export {
   setDeterministic,
   setCudnnBenchmark,
   setFloat32MatmulPrecision,
+  setFlushDenormal,
 } from './runtime';
 export * from './ops/creation';
 export * from './ops/random';

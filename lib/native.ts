@@ -102,6 +102,7 @@ export interface NativeBinding {
   setDeterministic(enabled: boolean): void;
   setCudnnBenchmark(enabled: boolean): void;
   setFloat32MatmulPrecision(precision: string): void;
+  setFlushDenormal(enabled: boolean): boolean;
   buildInfo(): BuildInfo;
   // modules.cc
   createModule(kind: string, options: Record<string, unknown>): ModuleHandle;

@@ -82,3 +82,12 @@ export function setCudnnBenchmark(enabled: boolean): void {
 export function setFloat32MatmulPrecision(precision: 'highest' | 'high' | 'medium'): void {
   native.setFloat32MatmulPrecision(precision);
 }
+
+/**
+ * Flush denormal floats to zero on the CPU (like torch.set_flush_denormal).
+ * Denormals are far slower to compute with, and training produces them in
+ * decaying buffers. Returns false where the CPU does not support it.
+ */
+export function setFlushDenormal(enabled: boolean): boolean {
+  return native.setFlushDenormal(enabled);
+}

@@ -183,6 +183,11 @@ Napi::Value SetFloat32MatmulPrecision(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Flush-to-zero for denormal floats on the CPU; false if unsupported.
+Napi::Value SetFlushDenormal(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::globalContext().setFlushDenormal(ToBool(info[0], "enabled")));
+}
+
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
@@ -223,6 +228,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   Export<SetDeterministic>(env, exports, "setDeterministic");
   Export<SetCudnnBenchmark>(env, exports, "setCudnnBenchmark");
   Export<SetFloat32MatmulPrecision>(env, exports, "setFloat32MatmulPrecision");
+  Export<SetFlushDenormal>(env, exports, "setFlushDenormal");
   Export<BuildInfo>(env, exports, "buildInfo");
 }
 

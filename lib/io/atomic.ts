@@ -85,8 +85,39 @@ function syncDirectory(dir: string): void {
   }
 }
 
+/** Replaces a text file atomically. */
+export function writeTextAtomic(target: string, text: string): void {
+  writeFileAtomic(target, (fd) => writeAll(fd, Buffer.from(text)));
+}
+
 /** Writes all of `data` at the fd's position (writeSync may write less than asked). */
 export function writeAll(fd: number, data: Uint8Array): void {
   let offset = 0;
   while (offset < data.byteLength) offset += fs.writeSync(fd, data, offset, data.byteLength - offset);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files that writers in `dir` left behind when their process
+ * died mid-write (they never replaced a real file). Files of live processes
+ * are left alone. Returns the names removed.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const match = /^\..+\.tmp-(\d+)-[a-z0-9]+$/.exec(name);
+    if (match === null || processAlive(Number(match[1]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -2,6 +2,7 @@
 // in <runDir>/metrics.jsonl, appended as training goes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeTextAtomic } from '../io/atomic';
 import type { BatchLogs, Callback, EpochLogs, TrainContext } from './callbacks';
 
 export class MetricsLogger implements Callback {
@@ -11,6 +12,10 @@ export class MetricsLogger implements Callback {
 
   onTrainBegin(context: TrainContext): void {
     this.#file = path.join(context.runDir, 'metrics.jsonl');
+    // A resumed run starts from its checkpoint's history: records of epochs
+    // after it (from before a crash) are dropped, so the log never repeats one.
+    const lines = context.history.map((logs) => JSON.stringify({ type: 'epoch', ...logs }));
+    writeTextAtomic(this.#file, lines.length > 0 ? `${lines.join('\n')}\n` : '');
   }
 
   onBatchEnd(logs: BatchLogs): void {
@@ -28,12 +33,17 @@ export class MetricsLogger implements Callback {
   }
 }
 
-/** Reads a metrics log (for plots, resume and tests). */
+/** Reads a metrics log; a line torn by a crash mid-append is skipped. */
 export function readMetricsLog(file: string): Record<string, unknown>[] {
   if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const records: Record<string, unknown>[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // torn by a crash mid-append
+    }
+  }
+  return records;
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { noGrad } from '../autograd';
+import { removeStaleTempFiles, writeTextAtomic } from '../io/atomic';
 import { channelStats, DeviceLoader, loadDataset, stratifiedSplit, type ImageSet } from '../data';
 import type { Device } from '../device';
 import { keep, scope } from '../memory';
@@ -201,7 +202,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     runDir = path.resolve(config.runDir ?? defaultRunDir(config));
   }
   fs.mkdirSync(runDir, { recursive: true });
-  fs.writeFileSync(path.join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  removeStaleTempFiles(runDir); // half-written checkpoints of a run that was killed
+  writeTextAtomic(path.join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 
   // ---- device and threads ----------------------------------------------------
   const device = resolveDevice(config);
@@ -454,8 +456,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       test = evaluate(evalModel(), testLoader.batches(0), { classNames, tta: config.tta, autocastDevice });
       testLoader.dispose();
       const report = formatEvaluation(test, 'Test');
-      fs.writeFileSync(path.join(runDir, 'test-report.txt'), `${report}\n`);
-      fs.writeFileSync(path.join(runDir, 'test-results.json'), `${JSON.stringify(test, null, 2)}\n`);
+      writeTextAtomic(path.join(runDir, 'test-report.txt'), `${report}\n`);
+      writeTextAtomic(path.join(runDir, 'test-results.json'), `${JSON.stringify(test, null, 2)}\n`);
       files.add(path.join(runDir, 'test-report.txt')).add(path.join(runDir, 'test-results.json'));
       if (progress !== false) process.stdout.write(`\n${report}\n`);
       if (stopped === 'completed') message = `Finished ${config.epochs} epochs in ${((Date.now() - started) / 1000).toFixed(0)} s; test accuracy ${(100 * test.accuracy).toFixed(2)}%.`;
