@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "reference"))
-from resnet import ResNet  # noqa: E402
+from resnet_model import ResNet  # noqa: E402
 
 
 def peak_rss():

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "reference"))
-from resnet import ResNet  # noqa: E402
+from resnet_model import ResNet  # noqa: E402
 
 config = json.loads(sys.argv[1])
 torch.set_num_threads(config["threads"])
