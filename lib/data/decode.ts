@@ -51,6 +51,8 @@ const MAX_BATCH_PIXELS = 1 << 22;
 /** Decodes `images` in order into one NHWC uint8 array. */
 export async function decodeEncodedImages(images: readonly EncodedImage[], options: DecodeOptions = {}): Promise<DecodedImages> {
   const [height, width] = options.targetSize === undefined ? await sizeOfFirst(images) : checkTargetSize(options.targetSize);
+  // A corrupt header can claim up to 2^32 x 2^32 pixels; sharp decodes at most 0x3FFF x 0x3FFF (its limitInputPixels), so refuse before allocating.
+  if (options.targetSize === undefined && height * width > 0x3fff * 0x3fff) throw new DataError(images[0]!.name, `cannot decode image: its header claims ${width}x${height} pixels, more than the decoder accepts (corrupt file?)`);
   const frameBytes = height * width * 3;
   const pixels = new Uint8Array(images.length * frameBytes);
   const batchSize = Math.max(1, Math.min(MAX_BATCH_IMAGES, Math.floor(MAX_BATCH_PIXELS / (height * width))));
