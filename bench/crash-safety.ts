@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCheckpoint } from '../lib/train/checkpoint';
+import { random } from '../test/helpers/synthetic';
 
 const register = require.resolve('ts-node/register/transpile-only');
 const CHILD = path.join(__dirname, '..', 'test', 'helpers', 'crash-child.ts');
@@ -48,18 +49,6 @@ function history(output: string): unknown {
   const line = output.split('\n').find((l) => l.startsWith('DONE '));
   if (line === undefined) throw new Error(`the child did not finish:\n${output.slice(-2000)}`);
   return JSON.parse(line.slice(5));
-}
-
-/** A seeded PRNG for kill timing (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface CrashReport {

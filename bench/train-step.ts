@@ -13,6 +13,8 @@ export interface StepBenchConfig {
   repeats: Record<'imagenet' | 'cifar', number>;
   stems: ('imagenet' | 'cifar')[];
   channelsLast: boolean;
+  /** bfloat16 autocast on the CPU. */
+  amp: boolean;
 }
 
 export const DEFAULT_STEP_CONFIG: StepBenchConfig = {
@@ -23,6 +25,7 @@ export const DEFAULT_STEP_CONFIG: StepBenchConfig = {
   repeats: { imagenet: 7, cifar: 3 },
   stems: ['imagenet', 'cifar'],
   channelsLast: false,
+  amp: false,
 };
 
 export function torchtsStepThroughput(config: StepBenchConfig): Record<string, number> {
@@ -41,7 +44,8 @@ export function torchtsStepThroughput(config: StepBenchConfig): Record<string, n
       () =>
         tt.scope(() => {
           opt.zeroGrad();
-          tt.F.crossEntropy(model.forward(x), y, { labelSmoothing: 0.1 }).backward();
+          const loss = tt.autocast('cpu', () => tt.F.crossEntropy(model.forward(x).float(), y, { labelSmoothing: 0.1 }), { enabled: config.amp });
+          loss.backward();
           opt.step();
         }),
       { warmup: config.warmup, repeats: config.repeats[stem] },
@@ -49,7 +53,7 @@ export function torchtsStepThroughput(config: StepBenchConfig): Record<string, n
     results[`train_${stem}`] = config.batch / train.median;
     model.eval();
     const xi = tt.randn([config.inferBatch, 3, 32, 32]).contiguous(format).keep();
-    const infer = measure(() => tt.inferenceMode(() => tt.scope(() => void model.forward(xi))), { warmup: 1, repeats: config.repeats[stem] });
+    const infer = measure(() => tt.inferenceMode(() => tt.scope(() => void tt.autocast('cpu', () => model.forward(xi), { enabled: config.amp }))), { warmup: 1, repeats: config.repeats[stem] });
     results[`infer_${stem}`] = config.inferBatch / infer.median;
     tt.dispose(x, y, xi);
     opt.dispose();
@@ -66,7 +70,8 @@ export function runStepBench(config: StepBenchConfig = DEFAULT_STEP_CONFIG): { c
 
 if (require.main === module) {
   const channelsLast = process.argv.includes('--channels-last');
-  for (const row of runStepBench({ ...DEFAULT_STEP_CONFIG, channelsLast })) {
+  const amp = process.argv.includes('--bf16');
+  for (const row of runStepBench({ ...DEFAULT_STEP_CONFIG, channelsLast, amp })) {
     console.log(`${row.case.padEnd(16)} torchts ${row.torchts.toFixed(1).padStart(8)} img/s  pytorch ${row.pytorch.toFixed(1).padStart(8)} img/s  ratio ${row.ratio.toFixed(3)}`);
   }
 }

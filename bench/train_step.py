@@ -43,7 +43,9 @@ for stem in config["stems"]:
 
     def step():
         opt.zero_grad()
-        F.cross_entropy(model(x), y, label_smoothing=0.1).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(config.get("amp"))):
+            loss = F.cross_entropy(model(x).float(), y, label_smoothing=0.1)
+        loss.backward()
         opt.step()
 
     model.train()
@@ -56,7 +58,7 @@ for stem in config["stems"]:
         xi = xi.contiguous(memory_format=torch.channels_last)
 
     def infer():
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(config.get("amp"))):
             model(xi)
 
     seconds = timed(infer, 1, config["repeats"][stem])

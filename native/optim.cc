@@ -45,29 +45,35 @@ void UnknownOption(Napi::Env env, const std::string& kind, const std::string& ke
   throw MakeTypeError(env, kind + ": unknown option '" + key + "' (known: " + known + ")");
 }
 
-template <>
-void ApplyOptions(Napi::Env env, const std::string& kind, Napi::Object object, torch::optim::SGDOptions& o) {
+// Calls apply(key, value) for every defined option; apply returns false for
+// keys it does not know, which is an error naming the known ones.
+template <typename Apply>
+void ForEachOption(Napi::Env env, const std::string& kind, Napi::Object object, const char* known, Apply apply) {
   Napi::Array keys = object.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); ++i) {
     std::string key = keys.Get(i).ToString().Utf8Value();
-    Napi::Value v = object.Get(key);
-    if (v.IsUndefined()) continue;
+    Napi::Value value = object.Get(key);
+    if (value.IsUndefined()) continue;
+    if (!apply(key, value)) UnknownOption(env, kind, key, known);
+  }
+}
+
+template <>
+void ApplyOptions(Napi::Env env, const std::string& kind, Napi::Object object, torch::optim::SGDOptions& o) {
+  ForEachOption(env, kind, object, "lr, momentum, dampening, weightDecay, nesterov", [&](const std::string& key, const Napi::Value& v) {
     if (key == "lr") o.lr(NonNegative(env, v, kind + " lr"));
     else if (key == "momentum") o.momentum(NonNegative(env, v, kind + " momentum"));
     else if (key == "dampening") o.dampening(Finite(env, v, kind + " dampening"));
     else if (key == "weightDecay") o.weight_decay(NonNegative(env, v, kind + " weightDecay"));
     else if (key == "nesterov") o.nesterov(ToBool(v, (kind + " nesterov").c_str()));
-    else UnknownOption(env, kind, key, "lr, momentum, dampening, weightDecay, nesterov");
-  }
+    else return false;
+    return true;
+  });
 }
 
 template <typename AdamLike>
 void ApplyAdamOptions(Napi::Env env, const std::string& kind, Napi::Object object, AdamLike& o) {
-  Napi::Array keys = object.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    std::string key = keys.Get(i).ToString().Utf8Value();
-    Napi::Value v = object.Get(key);
-    if (v.IsUndefined()) continue;
+  ForEachOption(env, kind, object, "lr, betas, eps, weightDecay, amsgrad", [&](const std::string& key, const Napi::Value& v) {
     if (key == "lr") o.lr(NonNegative(env, v, kind + " lr"));
     else if (key == "betas") {
       if (!v.IsArray() || v.As<Napi::Array>().Length() != 2) throw MakeTypeError(env, kind + " betas must be [beta1, beta2]");
@@ -76,8 +82,9 @@ void ApplyAdamOptions(Napi::Env env, const std::string& kind, Napi::Object objec
     } else if (key == "eps") o.eps(NonNegative(env, v, kind + " eps"));
     else if (key == "weightDecay") o.weight_decay(NonNegative(env, v, kind + " weightDecay"));
     else if (key == "amsgrad") o.amsgrad(ToBool(v, (kind + " amsgrad").c_str()));
-    else UnknownOption(env, kind, key, "lr, betas, eps, weightDecay, amsgrad");
-  }
+    else return false;
+    return true;
+  });
 }
 
 template <>
@@ -92,19 +99,16 @@ void ApplyOptions(Napi::Env env, const std::string& kind, Napi::Object object, t
 
 template <>
 void ApplyOptions(Napi::Env env, const std::string& kind, Napi::Object object, torch::optim::RMSpropOptions& o) {
-  Napi::Array keys = object.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    std::string key = keys.Get(i).ToString().Utf8Value();
-    Napi::Value v = object.Get(key);
-    if (v.IsUndefined()) continue;
+  ForEachOption(env, kind, object, "lr, alpha, eps, weightDecay, momentum, centered", [&](const std::string& key, const Napi::Value& v) {
     if (key == "lr") o.lr(NonNegative(env, v, kind + " lr"));
     else if (key == "alpha") o.alpha(NonNegative(env, v, kind + " alpha"));
     else if (key == "eps") o.eps(NonNegative(env, v, kind + " eps"));
     else if (key == "weightDecay") o.weight_decay(NonNegative(env, v, kind + " weightDecay"));
     else if (key == "momentum") o.momentum(NonNegative(env, v, kind + " momentum"));
     else if (key == "centered") o.centered(ToBool(v, (kind + " centered").c_str()));
-    else UnknownOption(env, kind, key, "lr, alpha, eps, weightDecay, momentum, centered");
-  }
+    else return false;
+    return true;
+  });
 }
 
 Napi::Object OptionsToJs(Napi::Env env, const std::string& kind, torch::optim::OptimizerOptions& base) {

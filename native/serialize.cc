@@ -46,13 +46,12 @@ struct PyValue {
   c10::ScalarType dtype = c10::ScalarType::Undefined;
   std::vector<PyRef> items;                       // List, Tuple
   std::vector<std::pair<PyRef, PyRef>> entries;   // Dict, in insertion order
+  int depth = 0;                                  // containers nested inside, at most kMaxDepth
 };
 
-PyRef Make(PyValue::Kind kind) {
-  auto value = std::make_shared<PyValue>();
-  value->kind = kind;
-  return value;
-}
+// A state dict nests three or four levels; anything much deeper is hostile
+// (and would make recursive teardown or conversion overflow the stack).
+constexpr int kMaxDepth = 64;
 
 const char* KindName(PyValue::Kind kind) {
   switch (kind) {
@@ -89,6 +88,16 @@ class StateDictUnpickler {
 
   StateDictUnpickler(const char* data, size_t size, StorageLoader loader)
       : data_(data), size_(size), loader_(std::move(loader)) {}
+
+  // Values can share children (memo) and even contain themselves (APPEND of
+  // a list to itself); emptying every container first frees them all
+  // without recursion and without leaking cycles.
+  ~StateDictUnpickler() {
+    for (const PyRef& value : arena_) {
+      value->items.clear();
+      value->entries.clear();
+    }
+  }
 
   PyRef Run() {
     while (true) {
@@ -134,6 +143,19 @@ class StateDictUnpickler {
     return out;
   }
 
+  PyRef New(PyValue::Kind kind) {
+    auto value = std::make_shared<PyValue>();
+    value->kind = kind;
+    arena_.push_back(value);
+    return value;
+  }
+
+  // Records that `container` now holds `item`, refusing excessive nesting.
+  static void Nest(const PyRef& container, const PyRef& item) {
+    container->depth = std::max(container->depth, item->depth + 1);
+    if (container->depth > kMaxDepth) throw PtError("pickle nests containers deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
+
   // ---- stack ----
   PyRef Pop() {
     if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) throw PtError("pickle stack underflow");
@@ -155,12 +177,12 @@ class StateDictUnpickler {
   }
   void Push(PyRef value) { stack_.push_back(std::move(value)); }
   void PushInt(int64_t value) {
-    PyRef v = Make(PyValue::Kind::Int);
+    PyRef v = New(PyValue::Kind::Int);
     v->integer = value;
     Push(v);
   }
   void PushString(std::string text, PyValue::Kind kind = PyValue::Kind::String) {
-    PyRef v = Make(kind);
+    PyRef v = New(kind);
     v->text = std::move(text);
     Push(v);
   }
@@ -174,7 +196,8 @@ class StateDictUnpickler {
     Push(found->second);
   }
   PyRef Tuple(std::vector<PyRef> items) {
-    PyRef t = Make(PyValue::Kind::Tuple);
+    PyRef t = New(PyValue::Kind::Tuple);
+    for (const PyRef& item : items) Nest(t, item);
     t->items = std::move(items);
     return t;
   }
@@ -188,13 +211,13 @@ class StateDictUnpickler {
       case 0x80: Byte(); break;              // PROTO
       case 0x95: Unsigned(8); break;         // FRAME (protocol 4): framing only
       case '(': marks_.push_back(stack_.size()); break;  // MARK
-      case '}': Push(Make(PyValue::Kind::Dict)); break;  // EMPTY_DICT
-      case ']': Push(Make(PyValue::Kind::List)); break;  // EMPTY_LIST
+      case '}': Push(New(PyValue::Kind::Dict)); break;  // EMPTY_DICT
+      case ']': Push(New(PyValue::Kind::List)); break;  // EMPTY_LIST
       case ')': Push(Tuple({})); break;                  // EMPTY_TUPLE
-      case 'N': Push(Make(PyValue::Kind::None)); break;
+      case 'N': Push(New(PyValue::Kind::None)); break;
       case 0x88:
       case 0x89: {  // NEWTRUE / NEWFALSE
-        PyRef v = Make(PyValue::Kind::Bool);
+        PyRef v = New(PyValue::Kind::Bool);
         v->boolean = opcode == 0x88;
         Push(v);
       } break;
@@ -213,7 +236,7 @@ class StateDictUnpickler {
         uint64_t bits = 0;
         for (int i = 0; i < 8; ++i) bits = (bits << 8) | static_cast<uint8_t>(data_[pos_ + i]);
         pos_ += 8;
-        PyRef v = Make(PyValue::Kind::Float);
+        PyRef v = New(PyValue::Kind::Float);
         std::memcpy(&v->real, &bits, sizeof(bits));
         Push(v);
       } break;
@@ -246,39 +269,53 @@ class StateDictUnpickler {
         Push(Tuple({a, b, c}));
       } break;
       case 'l': {  // LIST
-        PyRef list = Make(PyValue::Kind::List);
+        PyRef list = New(PyValue::Kind::List);
         list->items = PopToMark();
+        for (const PyRef& item : list->items) Nest(list, item);
         Push(list);
       } break;
       case 'a': {  // APPEND
         PyRef item = Pop();
         PyRef& list = Top();
         if (list->kind != PyValue::Kind::List) throw PtError("APPEND to a non-list");
+        Nest(list, item);
         list->items.push_back(item);
       } break;
       case 'e': {  // APPENDS
         std::vector<PyRef> items = PopToMark();
         PyRef& list = Top();
         if (list->kind != PyValue::Kind::List) throw PtError("APPENDS to a non-list");
+        for (const PyRef& item : items) Nest(list, item);
         list->items.insert(list->items.end(), items.begin(), items.end());
       } break;
       case 'd': {  // DICT
         std::vector<PyRef> items = PopToMark();
         if (items.size() % 2 != 0) throw PtError("DICT with an odd number of items");
-        PyRef dict = Make(PyValue::Kind::Dict);
-        for (size_t i = 0; i < items.size(); i += 2) dict->entries.emplace_back(items[i], items[i + 1]);
+        PyRef dict = New(PyValue::Kind::Dict);
+        for (size_t i = 0; i < items.size(); i += 2) {
+          Nest(dict, items[i]);
+          Nest(dict, items[i + 1]);
+          dict->entries.emplace_back(items[i], items[i + 1]);
+        }
         Push(dict);
       } break;
       case 's': {  // SETITEM
         PyRef value = Pop();
         PyRef key = Pop();
-        Dict(Top(), "SETITEM")->entries.emplace_back(key, value);
+        PyRef& dict = Dict(Top(), "SETITEM");
+        Nest(dict, key);
+        Nest(dict, value);
+        dict->entries.emplace_back(key, value);
       } break;
       case 'u': {  // SETITEMS
         std::vector<PyRef> items = PopToMark();
         if (items.size() % 2 != 0) throw PtError("SETITEMS with an odd number of items");
         PyRef& dict = Dict(Top(), "SETITEMS");
-        for (size_t i = 0; i < items.size(); i += 2) dict->entries.emplace_back(items[i], items[i + 1]);
+        for (size_t i = 0; i < items.size(); i += 2) {
+          Nest(dict, items[i]);
+          Nest(dict, items[i + 1]);
+          dict->entries.emplace_back(items[i], items[i + 1]);
+        }
       } break;
       case 'c': {  // GLOBAL
         std::string module = Line();
@@ -338,14 +375,14 @@ class StateDictUnpickler {
     const std::string& name = callable->text;
     if (name == "collections.OrderedDict") {
       if (args->kind == PyValue::Kind::Tuple && !args->items.empty()) throw PtError("OrderedDict with constructor arguments is not supported");
-      return Make(PyValue::Kind::Dict);
+      return New(PyValue::Kind::Dict);
     }
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       const PyRef& storage = Arg(args, 0, PyValue::Kind::Storage, "tensor");
       int64_t offset = Arg(args, 1, PyValue::Kind::Int, "tensor")->integer;
       std::vector<int64_t> sizes = IntTuple(Arg(args, 2, PyValue::Kind::Tuple, "tensor"), "tensor size");
       std::vector<int64_t> strides = IntTuple(Arg(args, 3, PyValue::Kind::Tuple, "tensor"), "tensor stride");
-      PyRef result = Make(PyValue::Kind::Tensor);
+      PyRef result = New(PyValue::Kind::Tensor);
       result->tensor = BuildTensor(storage, offset, sizes, strides);
       if (name == "torch._utils._rebuild_tensor_v2" && args->items.size() > 4 && args->items[4]->kind == PyValue::Kind::Bool &&
           args->items[4]->boolean) {
@@ -354,12 +391,12 @@ class StateDictUnpickler {
       return result;
     }
     if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
-      PyRef result = Make(PyValue::Kind::Tensor);
+      PyRef result = New(PyValue::Kind::Tensor);
       result->tensor = Arg(args, 0, PyValue::Kind::Tensor, "parameter")->tensor;
       return result;
     }
     if (name == "torch.device") {
-      PyRef result = Make(PyValue::Kind::String);
+      PyRef result = New(PyValue::Kind::String);
       result->text = Arg(args, 0, PyValue::Kind::String, "torch.device")->text;
       return result;
     }
@@ -379,7 +416,7 @@ class StateDictUnpickler {
     int64_t numel = items[4]->integer;
     if (numel < 0) throw PtError("storage with a negative size");
     auto cached = storages_.find(key);
-    PyRef result = Make(PyValue::Kind::Storage);
+    PyRef result = New(PyValue::Kind::Storage);
     result->dtype = type->second;
     if (cached != storages_.end()) {
       result->storage = cached->second;
@@ -419,10 +456,16 @@ class StateDictUnpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;
   std::unordered_map<std::string, at::Storage> storages_;
+  std::vector<PyRef> arena_;
 };
 
-Napi::Value ToJs(Napi::Env env, const PyRef& value, int depth) {
-  if (depth > 64) throw PtError("pickle nests deeper than 64 levels");
+// Shared values (memo) are converted once per reference: a pickle such as
+// x = (x, x) repeated 40 times is tiny but expands to 2^40 values. The
+// budget stops that long before memory runs out.
+Napi::Value ToJs(Napi::Env env, const PyRef& value, int depth, size_t& budget) {
+  if (depth > kMaxDepth) throw PtError("pickle nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (budget == 0) throw PtError("pickle expands to too many values (shared references); not a state dict");
+  budget -= 1;
   Napi::Object out = Napi::Object::New(env);
   switch (value->kind) {
     case PyValue::Kind::None: return env.Null();
@@ -438,7 +481,7 @@ Napi::Value ToJs(Napi::Env env, const PyRef& value, int depth) {
     case PyValue::Kind::Tuple: {
       out.Set("kind", value->kind == PyValue::Kind::List ? "list" : "tuple");
       Napi::Array items = Napi::Array::New(env, value->items.size());
-      for (size_t i = 0; i < value->items.size(); ++i) items.Set(i, ToJs(env, value->items[i], depth + 1));
+      for (size_t i = 0; i < value->items.size(); ++i) items.Set(i, ToJs(env, value->items[i], depth + 1, budget));
       out.Set("items", items);
       return out;
     }
@@ -447,8 +490,8 @@ Napi::Value ToJs(Napi::Env env, const PyRef& value, int depth) {
       Napi::Array entries = Napi::Array::New(env, value->entries.size());
       for (size_t i = 0; i < value->entries.size(); ++i) {
         Napi::Array pair = Napi::Array::New(env, 2);
-        pair.Set(0u, ToJs(env, value->entries[i].first, depth + 1));
-        pair.Set(1u, ToJs(env, value->entries[i].second, depth + 1));
+        pair.Set(0u, ToJs(env, value->entries[i].first, depth + 1, budget));
+        pair.Set(1u, ToJs(env, value->entries[i].second, depth + 1, budget));
         entries.Set(i, pair);
       }
       out.Set("entries", entries);
@@ -483,7 +526,8 @@ Napi::Value LoadPt(const Napi::CallbackInfo& info) {
                                    auto [data, size] = reader.getRecord(record);
                                    return c10::Storage(c10::Storage::use_byte_size_t(), needed, std::move(data), nullptr, false);
                                  });
-    return ToJs(env, unpickler.Run(), 0);
+    size_t budget = std::max<size_t>(1'000'000, 16 * pickleSize);
+    return ToJs(env, unpickler.Run(), 0, budget);
   } catch (const PtError& error) {
     throw MakeError(env, path + ": " + error.what(), "ERR_TORCHTS_PT");
   } catch (const c10::Error& error) {

@@ -32,7 +32,6 @@ const REGRESSIONS: Regression[] = [
     as: 'input.pt',
     params: { key: null },
     code: 'ERR_TORCHTS_PT',
-    open: 'native/serialize.cc: a pickle nested a million deep overflows the native stack (SIGSEGV) while the PyRef tree is freed',
   },
   {
     fixture: 'pt-shared-tuples.pt',
@@ -40,7 +39,6 @@ const REGRESSIONS: Regression[] = [
     as: 'input.pt',
     params: { key: null },
     code: 'ERR_TORCHTS_PT',
-    open: 'native/serialize.cc: ToJs copies a shared DAG (x = (x, x) forty times) as a tree of 2^40 objects until V8 aborts out of heap',
   },
 ];
 

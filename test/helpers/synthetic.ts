@@ -3,7 +3,7 @@
 import type { ImageSet } from '../../lib/data/types';
 
 /** A deterministic PRNG (mulberry32), independent of libtorch. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
