@@ -46,6 +46,10 @@ export interface BuildInfo {
   openmp: boolean;
   parallel: string;
   config: string;
+  /** Whether the addon fixed glibc malloc's thresholds at load (off with TORCHTS_MALLOC_TUNING=0). */
+  allocatorTuned: boolean;
+  /** What the allocator set-up did, in words. */
+  allocator: string;
 }
 
 export interface NativeBinding {

@@ -155,6 +155,8 @@ AddonData& Data(Napi::Env env);
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+// Once per process: fixed glibc malloc thresholds (see runtime.cc).
+void TuneAllocator();
 void InitModules(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitSerialize(Napi::Env env, Napi::Object exports);
