@@ -149,6 +149,10 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
   },
   cpu: {
     stem: 'imagenet',
+    // The imagenet stem shrinks 32x32 to 8x8 and leaves layer4 at 1x1 (86.2%
+    // after 30 epochs); at 48x48 layer3/layer4 see 3x3/2x2 for ~1.8x the cost
+    // per image, so fewer epochs fit in the 30 minutes (see README).
+    targetSize: [48, 48],
     epochs: 15,
     batchSize: 256,
     optimizer: 'sgd',
@@ -160,8 +164,11 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     pctStart: 0.2,
     labelSmoothing: 0.1,
     valFraction: 0,
-    augment: { crop: { padding: 4, mode: 'reflect' }, flip: true },
+    augment: { crop: { padding: 6, mode: 'reflect' }, flip: true },
     ema: null,
+    // bf16 autocast + channels_last: ~930 img/s here against 549 for fp32 (bench/train-step.ts).
+    amp: 'bf16',
+    channelsLast: true,
     tta: true,
   },
   gpu: {
