@@ -13,7 +13,6 @@ import { random } from '../test/helpers/synthetic';
 
 const register = require.resolve('ts-node/register/transpile-only');
 const CHILD = path.join(__dirname, '..', 'test', 'helpers', 'crash-child.ts');
-const EPOCHS = 6;
 const STEPS_PER_EPOCH = 8; // 64 images, batch 8 (test/helpers/crash-child.ts)
 
 interface ChildRun {
@@ -23,11 +22,11 @@ interface ChildRun {
 }
 
 /** Starts the child; calls `onStep(stepsSoFar, kill)` for every STEP line. */
-function runChild(runDir: string, onStep?: (steps: number, kill: () => void) => void): Promise<ChildRun> {
+function runChild(runDir: string, epochs: number, onStep?: (steps: number, kill: () => void) => void): Promise<ChildRun> {
   return new Promise((resolve) => {
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, ['-r', register, '-e', `require(${JSON.stringify(CHILD)})`, '--', runDir, String(EPOCHS)], {
+    const child = spawn(process.execPath, ['-r', register, '-e', `require(${JSON.stringify(CHILD)})`, '--', runDir, String(epochs)], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,15 +59,23 @@ export interface CrashReport {
   resumed: unknown;
 }
 
+/**
+ * Kills a training child `kills` times (fewer only if the run finishes
+ * first: the report counts real kills). A kill before the first checkpoint
+ * restarts the run from scratch, so the run is made long enough (two epochs
+ * per requested kill) for the kills to fit.
+ */
 export async function crashTrial(kills: number, seed = 1): Promise<CrashReport> {
+  const epochs = Math.max(6, 2 * kills);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-crash-'));
   try {
-    const reference = await runChild(path.join(root, 'reference'));
+    const reference = await runChild(path.join(root, 'reference'), epochs);
     if (reference.code !== 0) throw new Error(`reference run failed:\n${reference.output.slice(-2000)}`);
     const runDir = path.join(root, 'killed');
     const next = random(seed);
     let killedDuringWrite = 0;
     let checkpointsLoaded = 0;
+    let killed = 0;
     for (let k = 0; k < kills; k++) {
       // Kill after a random number of steps plus a random delay, so kills land
       // in steps, between them, and (half of them aimed there) inside the
@@ -76,11 +83,12 @@ export async function crashTrial(kills: number, seed = 1): Promise<CrashReport> 
       const atEpochEnd = next() < 0.5;
       const afterSteps = atEpochEnd ? STEPS_PER_EPOCH * (1 + Math.floor(next() * 2)) : 1 + Math.floor(next() * 12);
       const delay = next() * (atEpochEnd ? 800 : 400);
-      const run = await runChild(runDir, (steps, kill) => {
+      const run = await runChild(runDir, epochs, (steps, kill) => {
         if (steps === afterSteps) setTimeout(kill, delay);
       });
       if (run.code === 0) break; // finished before the kill: nothing left to interrupt
       if (run.signal !== 'SIGKILL') throw new Error(`child exited unexpectedly (${run.code}):\n${run.output.slice(-2000)}`);
+      killed += 1;
       if (fs.readdirSync(runDir).some((name) => name.includes('.tmp-'))) killedDuringWrite += 1;
       const last = path.join(runDir, 'last.safetensors');
       if (fs.existsSync(last)) {
@@ -92,11 +100,11 @@ export async function crashTrial(kills: number, seed = 1): Promise<CrashReport> 
         checkpointsLoaded += 1;
       }
     }
-    const final = await runChild(runDir);
+    const final = await runChild(runDir, epochs);
     if (final.code !== 0) throw new Error(`final resume failed:\n${final.output.slice(-2000)}`);
     const expected = history(reference.output);
     const actual = history(final.output);
-    return { kills, killedDuringWrite, checkpointsLoaded, identical: JSON.stringify(expected) === JSON.stringify(actual), reference: expected, resumed: actual };
+    return { kills: killed, killedDuringWrite, checkpointsLoaded, identical: JSON.stringify(expected) === JSON.stringify(actual), reference: expected, resumed: actual };
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

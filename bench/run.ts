@@ -8,7 +8,8 @@ import * as tt from '../lib';
 import { runEpochBench } from './epoch';
 import { runOpOverhead } from './op-overhead';
 import { runRssBench } from './rss';
-import { DEFAULT_STEP_CONFIG, runStepBench } from './train-step';
+import { spawnSync } from 'node:child_process';
+import { DEFAULT_STEP_CONFIG, runStepBench, TORCHTS_MALLOC_ENV } from './train-step';
 import { runPythonBench } from './lib/python';
 
 interface Row {
@@ -22,6 +23,22 @@ interface Row {
 
 const quick = process.env.BENCH_QUICK === '1';
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** Seconds for a full addon build into a fresh temporary folder (build/ is left alone). */
+function cleanBuildSeconds(): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-bench-build-'));
+  try {
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'install.js'), '--native-only'], {
+      env: { ...process.env, TORCHTS_BUILD_DIR: dir },
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`clean build failed:\n${result.stderr}`);
+    return (Date.now() - started) / 1000;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -44,6 +61,13 @@ async function main(): Promise<void> {
     rows.push({ case: `${r.case.replace('_', ' step, ').replace('infer step', 'inference')} stem, bf16 + channels_last`, torchts: `${fmt(r.torchts)} img/s`, pytorch: `${fmt(r.pytorch)} img/s`, ratio: r.ratio, goal: '', better: 'higher' });
   }
 
+  // torchts fixes glibc's malloc settings at load; stock PyTorch does not.
+  // The same settings given to Python show how much of the lead is that.
+  log('   ... PyTorch given the same glibc malloc settings as torchts (fp32 train steps)');
+  for (const r of runStepBench({ ...DEFAULT_STEP_CONFIG, repeats }, TORCHTS_MALLOC_ENV).filter((r) => r.case.startsWith('train'))) {
+    rows.push({ case: `${r.case.replace('_', ' step, ')} stem, fp32, PyTorch with GLIBC_TUNABLES=mmap_max=0,trim=1G`, torchts: `${fmt(r.torchts)} img/s`, pytorch: `${fmt(r.pytorch)} img/s`, ratio: r.ratio, goal: '', better: 'higher' });
+  }
+
   log('4/6 an epoch end to end from the JPEG archive (cached decode), imagenet stem');
   const epoch = await runEpochBench({ batches: quick ? 60 : 0 });
   rows.push({ case: `epoch end to end (${epoch.batches || 'all'} batches), ours vs DataLoader(PIL, 2 workers)`, torchts: `${fmt(epoch.torchts)} img/s`, pytorch: `${fmt(epoch.pytorch)} img/s`, ratio: epoch.ratio, goal: '>= 1.2', better: 'higher' });
@@ -52,15 +76,14 @@ async function main(): Promise<void> {
   const rss = runRssBench(quick ? 50 : 200);
   rows.push({ case: `peak RSS, ${rss.steps} train steps`, torchts: `${fmt(rss.torchtsBytes / 1024 ** 2)} MB`, pytorch: `${fmt(rss.pytorchBytes / 1024 ** 2)} MB`, ratio: rss.ratio, goal: '<= 1.1', better: 'lower' });
 
-  log('6/6 build time');
-  const buildInfo = path.join(__dirname, '..', 'build', 'torchts-build.json');
-  const build = fs.existsSync(buildInfo) ? (JSON.parse(fs.readFileSync(buildInfo, 'utf8')) as { seconds: number }) : null;
+  log('6/6 build time: the addon from an empty build folder (BENCH_SKIP_BUILD=1 skips)');
+  const build = process.env.BENCH_SKIP_BUILD === '1' ? null : cleanBuildSeconds();
 
   const torchVersion = runPythonBench<{ version: string }>('versions.py').version;
   const header = [
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${fmt(os.totalmem() / 1024 ** 3)} GB; Node ${process.version}; libtorch ${tt.buildInfo().torch} (torchts), PyTorch ${torchVersion} (Python); 2 threads on both sides.`,
     `Command: \`${quick ? 'BENCH_QUICK=1 ' : ''}npm run bench\` (${new Date().toISOString().slice(0, 10)}, ${fmt((Date.now() - started) / 60000, 1)} min).`,
-    build ? `Addon build (cmake-js, from a clean build folder): ${fmt(build.seconds)} s; a clean clone's \`npm ci\` (CI log) adds the npm install.` : '',
+    build !== null ? `Addon build (\`node scripts/install.js --native-only\` into an empty build folder: cmake configure, precompiled header, ${fmt(build)} s); \`npm install\` adds the npm packages and \`tsc\`.` : '',
   ].filter(Boolean);
   const table = [
     '| case | torchts | PyTorch | ratio (ours / PyTorch) | goal |',

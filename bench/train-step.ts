@@ -62,9 +62,18 @@ export function torchtsStepThroughput(config: StepBenchConfig): Record<string, n
   return results;
 }
 
-export function runStepBench(config: StepBenchConfig = DEFAULT_STEP_CONFIG): { case: string; torchts: number; pytorch: number; ratio: number }[] {
+/**
+ * The glibc malloc settings torchts makes at load (native/runtime.cc), for
+ * running the PyTorch side with them too: a like-for-like comparison.
+ */
+export const TORCHTS_MALLOC_ENV: NodeJS.ProcessEnv = { GLIBC_TUNABLES: 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824' };
+
+export function runStepBench(
+  config: StepBenchConfig = DEFAULT_STEP_CONFIG,
+  pythonEnv: NodeJS.ProcessEnv = {},
+): { case: string; torchts: number; pytorch: number; ratio: number }[] {
   const ours = torchtsStepThroughput(config);
-  const theirs = runPythonBench<Record<string, number>>('train_step.py', [JSON.stringify(config)]);
+  const theirs = runPythonBench<Record<string, number>>('train_step.py', [JSON.stringify(config)], pythonEnv);
   return Object.keys(ours).map((key) => ({ case: key, torchts: ours[key]!, pytorch: theirs[key]!, ratio: ours[key]! / theirs[key]! }));
 }
 
