@@ -38,7 +38,12 @@ function build(libtorch) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const outDir = process.env.TORCHTS_BUILD_DIR || path.join(projectRoot, 'build');
   const defs = [`LIBTORCH_ROOT=${libtorch.root}`, ...cudaDefinitions(libtorch)];
-  const extra = (process.env.TORCHTS_CMAKE_ARGS || '').split(/\s+/).filter(Boolean);
+  // Extra CMake definitions, written as for cmake (-DNAME=VALUE); cmake-js
+  // reads its own -D as another flag, so they are passed as --CDNAME=VALUE.
+  const extra = (process.env.TORCHTS_CMAKE_ARGS || '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((arg) => (arg.startsWith('-D') ? `--CD${arg.slice(2)}` : arg));
   const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(Math.max(1, require('node:os').availableParallelism())),
     ...defs.map((d) => `--CD${d}`), ...extra];
   console.error(`torchts: building the addon against libtorch ${libtorch.version} (${libtorch.cuda ? 'CUDA' : 'CPU'}) from ${libtorch.source}`);
