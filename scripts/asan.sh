@@ -10,15 +10,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_DIR="$PWD/build-asan"
-if [ ! -f "$BUILD_DIR/Release/torchts.node" ] || [ -n "${ASAN_REBUILD:-}" ]; then
-  TORCHTS_BUILD_DIR="$BUILD_DIR" TORCHTS_CMAKE_ARGS="-DTORCHTS_SANITIZE=address" node scripts/install.js
-fi
-
 ASAN_RUNTIME="$(g++ -print-file-name=libasan.so)"
 if [ ! -f "$ASAN_RUNTIME" ]; then
   echo "asan.sh: no libasan.so for this g++ (apt-get install libasan8)" >&2
   exit 1
+fi
+
+BUILD_DIR="$PWD/build-asan"
+if [ ! -f "$BUILD_DIR/Release/torchts.node" ] || [ -n "${ASAN_REBUILD:-}" ]; then
+  TORCHTS_BUILD_DIR="$BUILD_DIR" TORCHTS_CMAKE_ARGS="-DTORCHTS_SANITIZE=address" TORCHTS_VERIFY_PRELOAD="$ASAN_RUNTIME" \
+    node scripts/install.js
 fi
 
 TESTS=("$@")

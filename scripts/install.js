@@ -70,7 +70,10 @@ function build(libtorch) {
 function verify(addon) {
   const probe = `const a = require(${JSON.stringify(addon)}); const b = a.buildInfo();
     console.log(JSON.stringify({ torch: b.torch, cudaCompiled: b.cudaCompiled, cudaDevices: a.cudaDeviceCount() }));`;
-  const result = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  // A sanitizer build loads only with its runtime preloaded (scripts/asan.sh sets this).
+  const preload = process.env.TORCHTS_VERIFY_PRELOAD;
+  const env = preload ? { ...process.env, LD_PRELOAD: preload, ASAN_OPTIONS: 'detect_leaks=0' } : process.env;
+  const result = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env });
   if (result.status !== 0) {
     fail(`the addon was built but does not load:\n${result.stderr.trim()}\nRebuild with \`npm run build\`.`);
   }

@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { runTsSync } from './helpers/child';
-import { pythonExecutable } from './helpers/python';
+import { pythonEnv, pythonExecutable } from './helpers/python';
 
 t.test('every bad input is a clear JS error and the process survives', (t) => {
   const runner = path.join(__dirname, 'errors', 'run-catalogue.ts');
   // A .pt that is not a state dict, written by PyTorch itself.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-errors-pt-'));
   const tensorFile = path.join(dir, 'tensor.pt');
-  const made = spawnSync(pythonExecutable(), ['-c', `import torch; torch.save(torch.ones(3), ${JSON.stringify(tensorFile)})`], { encoding: 'utf8' });
+  const made = spawnSync(pythonExecutable(), ['-c', `import torch; torch.save(torch.ones(3), ${JSON.stringify(tensorFile)})`], { encoding: 'utf8', env: pythonEnv() });
   t.equal(made.status, 0, made.stderr);
   const result = runTsSync(runner, [], { env: { TORCHTS_PT_TENSOR_FILE: tensorFile } });
   fs.rmSync(dir, { recursive: true, force: true });

@@ -13,6 +13,16 @@ export function pythonExecutable(): string {
 }
 
 /**
+ * The environment for Python children: ours, without a sanitizer runtime
+ * preloaded for the addon (scripts/asan.sh), which Python must not inherit.
+ */
+export function pythonEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' };
+  for (const name of ['LD_PRELOAD', 'ASAN_OPTIONS', 'LSAN_OPTIONS']) delete env[name];
+  return env;
+}
+
+/**
  * Writes `inputs` (plus `config` as JSON metadata) to a temp safetensors file,
  * runs `test/reference/<script>` on it, and returns what the script wrote.
  */
@@ -33,7 +43,7 @@ export function runReferenceWithMetadata(
     saveSafetensors(inFile, inputs, { config: JSON.stringify(config) });
     const result = spawnSync(pythonExecutable(), [path.join(referenceDir, script), inFile, outFile], {
       encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+      env: pythonEnv(),
       maxBuffer: 64 * 1024 * 1024,
     });
     if (result.error) throw new Error(`cannot run ${pythonExecutable()}: ${result.error.message}`);
