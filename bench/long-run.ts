@@ -22,9 +22,12 @@ export interface MemorySample {
 // MB after a few hundred steps of per-batch JS objects), which says nothing
 // about native leaks. Collect it before every sample so RSS tracks what is
 // really retained. `gc` is exposed at run time so no node flag is needed.
+let gc: (() => void) | undefined;
 function collectGarbage(): void {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  if (gc === undefined) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => void;
+  }
   gc();
 }
 

@@ -166,7 +166,7 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     valFraction: 0,
     augment: { crop: { padding: 6, mode: 'reflect' }, flip: true },
     ema: null,
-    // bf16 autocast + channels_last: ~930 img/s here against 549 for fp32 (bench/train-step.ts).
+    // bf16 autocast + channels_last: 1,095 img/s against 801 for fp32 in one npm run bench (BENCHMARKS.md).
     amp: 'bf16',
     channelsLast: true,
     tta: true,
