@@ -13,6 +13,7 @@
       'target_name': 'torchts',
       'sources': [
         'native/addon.cc',
+        'native/cpu_allocator.cc',
         'native/tensor.cc',
         'native/ops.cc',
         'native/runtime.cc',

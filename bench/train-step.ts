@@ -66,7 +66,7 @@ export function torchtsStepThroughput(config: StepBenchConfig): Record<string, n
  * The glibc malloc settings torchts makes at load (native/runtime.cc), for
  * running the PyTorch side with them too: a like-for-like comparison.
  */
-export const TORCHTS_MALLOC_ENV: NodeJS.ProcessEnv = { GLIBC_TUNABLES: 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824' };
+export const TORCHTS_MALLOC_ENV: NodeJS.ProcessEnv = { GLIBC_TUNABLES: 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=18446744073709551615' };
 
 export function runStepBench(
   config: StepBenchConfig = DEFAULT_STEP_CONFIG,

@@ -14,6 +14,7 @@ export {
   setCudnnBenchmark,
   setFloat32MatmulPrecision,
   setFlushDenormal,
+  trimMemory,
 } from './runtime';
 export * from './ops/creation';
 export * from './ops/random';

@@ -9,7 +9,10 @@
 // registered with a FinalizationRegistry, which frees it if it is garbage
 // collected undisposed. Tensors inside scopes skip that registration (it
 // costs ~0.4 us, as much as a small op), since their scope frees them.
-import { native, type CudaMemoryStats, type TensorHandle } from './native';
+// Likewise only backstopped tensors count as V8 external memory: the native
+// side reads the scope depth from a shared cell, and registerBackstop()
+// reports tensors that leave their scope.
+import { native, type CpuCacheStats, type CudaMemoryStats, type TensorHandle } from './native';
 import { assertSync } from './util/sync';
 
 /** What scopes track: a tensor handle with an idempotent dispose. */
@@ -25,18 +28,23 @@ const frames: ScopedResource[][] = [];
 // an explicit dispose.
 const backstop = new FinalizationRegistry<TensorHandle>((handle) => native.dispose(handle));
 const backstopped = new WeakSet<ScopedResource>();
+// frames.length, shared with the addon (an ArrayBuffer's memory never moves).
+const depthCell = new Int32Array(new ArrayBuffer(4));
+native.setScopeDepthCell(depthCell);
 
-function registerBackstop(resource: ScopedResource): void {
+function registerBackstop(resource: ScopedResource, createdOutsideScopes = false): void {
   if (backstopped.has(resource) || resource.isDisposed) return;
   backstopped.add(resource);
   backstop.register(resource, resource.handle);
+  // The addon already reported tensors created outside every scope.
+  if (!createdOutsideScopes) native.markExternal(resource.handle);
 }
 
 /** Called by every new Tensor: the innermost scope owns it, else the GC backstop. */
 export function track(resource: ScopedResource): void {
   const frame = frames[frames.length - 1];
   if (frame !== undefined) frame.push(resource);
-  else registerBackstop(resource);
+  else registerBackstop(resource, true);
 }
 
 /** Marks `resource` to survive every enclosing scope; returns it. */
@@ -76,6 +84,7 @@ function collectReturned(value: unknown, into: Set<unknown>, depth: number): voi
 export function scope<T>(fn: () => T): T {
   const frame: ScopedResource[] = [];
   frames.push(frame);
+  depthCell[0] = frames.length;
   let result: T;
   let returned: Set<unknown> | undefined;
   try {
@@ -85,6 +94,7 @@ export function scope<T>(fn: () => T): T {
     collectReturned(result, returned, 0);
   } finally {
     frames.pop();
+    depthCell[0] = frames.length;
     const parent = frames[frames.length - 1];
     for (const resource of frame) {
       if (kept.has(resource)) continue;
@@ -118,13 +128,15 @@ export interface MemoryInfo {
   storages: number;
   /** Bytes of those storages, by device ('cpu', 'cuda:0', ...). */
   bytes: Record<string, number>;
+  /** The caching CPU allocator's counters (large blocks only). */
+  cpuCache: CpuCacheStats;
   /** CUDA caching-allocator statistics per device, when CUDA is in use. */
   cuda?: Record<string, CudaMemoryStats>;
 }
 
 /** Live tensors and bytes held by JS handles, plus CUDA allocator stats. */
 export function memory(): MemoryInfo {
-  const info: MemoryInfo = native.memory();
+  const info: MemoryInfo = { ...native.memory(), cpuCache: native.cpuAllocatorStats() };
   const devices = native.cudaDeviceCount();
   if (devices > 0) {
     info.cuda = {};

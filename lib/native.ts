@@ -46,10 +46,24 @@ export interface BuildInfo {
   openmp: boolean;
   parallel: string;
   config: string;
-  /** Whether the addon fixed glibc malloc's thresholds at load (off with TORCHTS_MALLOC_TUNING=0). */
-  allocatorTuned: boolean;
-  /** What the allocator set-up did, in words. */
-  allocator: string;
+  /** Whether large CPU blocks go through torchts's caching allocator (off with TORCHTS_CPU_CACHE_LIMIT=0). */
+  cpuAllocatorCaching: boolean;
+  /** What the CPU allocator set-up did, in words. */
+  cpuAllocator: string;
+}
+
+/** The caching CPU allocator's counters (bytes and request counts). */
+export interface CpuCacheStats {
+  /** Bytes in large blocks handed out and not yet freed. */
+  liveBytes: number;
+  /** Bytes in freed large blocks kept for reuse. */
+  idleBytes: number;
+  /** Most idle bytes kept before the longest-idle blocks are freed. */
+  idleLimit: number;
+  /** Large-block requests served from idle blocks. */
+  hits: number;
+  /** Large-block requests that needed new memory. */
+  misses: number;
 }
 
 export interface NativeBinding {
@@ -75,6 +89,8 @@ export interface NativeBinding {
   backward(roots: TensorHandle[], grads: (TensorHandle | null)[] | undefined, retainGraph?: boolean, createGraph?: boolean): void;
   /** Frees the handle's slot; false (not an error) when it was already freed. */
   dispose(t: TensorHandle): boolean;
+  markExternal(t: TensorHandle): void;
+  setScopeDepthCell(cell: Int32Array): void;
   isDisposed(t: TensorHandle): boolean;
   sameTensor(a: TensorHandle, b: TensorHandle): boolean;
   memory(): NativeMemory;
@@ -92,6 +108,8 @@ export interface NativeBinding {
   cudaSynchronize(index?: number): void;
   cudaMemoryStats(index?: number): CudaMemoryStats;
   cudaEmptyCache(): void;
+  trimMemory(): boolean;
+  cpuAllocatorStats(): CpuCacheStats;
   cudaResetPeakStats(index?: number): void;
   setGradEnabled(enabled: boolean): boolean;
   isGradEnabled(): boolean;

@@ -21,6 +21,16 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
+/**
+ * Gives idle CPU memory back to the operating system: the blocks the caching
+ * CPU allocator keeps for reuse (see the README's "Memory allocator") and free
+ * C heap. Call it after a run when the process lives on. Returns true if any
+ * memory was released.
+ */
+export function trimMemory(): boolean {
+  return native.trimMemory();
+}
+
 export const cuda = {
   /** True when this build has CUDA and a device is visible. */
   isAvailable(): boolean {

@@ -161,7 +161,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   // NNPACK only serves a few convolution shapes and, on CPUs it does not
   // support, logs "Could not initialize NNPACK" on every such call.
   at::globalContext().setUserEnabledNNPACK(false);
-  TuneAllocator();
+  InstallCpuAllocator();
   InitTensor(env, exports);
   InitOps(env, exports);
   InitRuntime(env, exports);

@@ -86,11 +86,16 @@ struct MemoryLedger {
     int64_t handles = 0;
     int64_t bytes = 0;
     int device = -1;  // -1: CPU, else CUDA device index
+    bool reportedToV8 = false;  // counted in V8's external memory
   };
   ska::flat_hash_map<const void*, Entry> storages;
   std::map<int, int64_t> bytesByDevice;
   int64_t liveTensors = 0;
   int64_t pendingExternalBytes = 0;  // CPU bytes not yet reported to V8
+  // JS writes its scope() nesting depth here (lib/memory.ts), so tensors
+  // created inside a scope, which the scope frees, are not reported to V8.
+  Napi::Reference<Napi::Int32Array> scopeDepthCell;
+  const int32_t* scopeDepth = nullptr;
 };
 
 struct TensorTable {
@@ -155,8 +160,20 @@ AddonData& Data(Napi::Env env);
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
-// Once per process: fixed glibc malloc thresholds (see runtime.cc).
-void TuneAllocator();
+// Once per process: the caching CPU allocator (see cpu_allocator.cc).
+void InstallCpuAllocator();
+struct CpuCacheStats {
+  size_t liveBytes = 0;   // handed out and not yet freed
+  size_t idleBytes = 0;   // freed, kept for reuse
+  size_t idleLimit = 0;
+  uint64_t hits = 0;      // requests served from idle blocks
+  uint64_t misses = 0;    // requests that needed new memory
+};
+bool CpuAllocatorCaching();
+const std::string& CpuAllocatorNote();
+CpuCacheStats CpuAllocatorStats();
+// Frees idle cached blocks and trims the C heap; nonzero if anything went back.
+size_t ReleaseCpuMemory();
 void InitModules(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitSerialize(Napi::Env env, Napi::Object exports);

@@ -9,9 +9,6 @@
 #include <mutex>
 #include <string>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #ifdef TORCHTS_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -19,64 +16,6 @@
 #endif
 
 namespace torchts {
-
-namespace {
-
-// What TuneAllocator() did, for buildInfo().
-struct AllocatorTuning {
-  bool applied = false;
-  std::string note = "not yet configured";
-};
-
-AllocatorTuning& Tuning() {
-  static AllocatorTuning tuning;
-  return tuning;
-}
-
-bool UserTunedMalloc() {
-  for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"}) {
-    if (std::getenv(name) != nullptr) return true;
-  }
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  return tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr;
-}
-
-}  // namespace
-
-// glibc's malloc adapts its mmap threshold as blocks are freed and hands
-// free memory at the top of the heap back to the OS above 128 KiB. A
-// training step frees and reallocates the same multi-MB activation buffers
-// every step, so by default each step mmaps/trims them again and the kernel
-// zero-fills every page on first touch: on the 2-core CI machine that was
-// 12-15% system time and a ResNet-18 epoch at 525-593 img/s instead of 853.
-// Serving every block from the heap, with a high trim threshold, keeps those
-// buffers for reuse (RSS stays at the step's peak instead of breathing).
-// Skipped when the user set malloc options themselves or
-// TORCHTS_MALLOC_TUNING=0.
-void TuneAllocator() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    AllocatorTuning& tuning = Tuning();
-#if defined(__GLIBC__)
-    const char* optOut = std::getenv("TORCHTS_MALLOC_TUNING");
-    if (optOut != nullptr && std::strcmp(optOut, "0") == 0) {
-      tuning.note = "off (TORCHTS_MALLOC_TUNING=0)";
-    } else if (UserTunedMalloc()) {
-      tuning.note = "off (malloc options set in the environment are left as they are)";
-    } else {
-      // No mmap at all: glibc caps the mmap threshold at 32 MiB, and a
-      // batch-256 activation at 48x48 (38 MB) would still be mapped afresh
-      // every step (+6% throughput measured without). Free memory at the
-      // top of the heap beyond 1 GiB still goes back to the OS.
-      constexpr int kTrimThreshold = 1 << 30;
-      tuning.applied = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1;
-      tuning.note = tuning.applied ? "glibc malloc: no mmap, trim threshold 1 GiB" : "off (mallopt refused the settings)";
-    }
-#else
-    tuning.note = "off (not glibc)";
-#endif
-  });
-}
 
 namespace {
 
@@ -255,6 +194,23 @@ Napi::Value SetFlushDenormal(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), at::globalContext().setFlushDenormal(ToBool(info[0], "enabled")));
 }
 
+// Frees the CPU allocator's idle blocks and trims the C heap.
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), ReleaseCpuMemory() > 0);
+}
+
+Napi::Value CpuAllocatorStatsValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuCacheStats stats = CpuAllocatorStats();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("liveBytes", Napi::Number::New(env, static_cast<double>(stats.liveBytes)));
+  result.Set("idleBytes", Napi::Number::New(env, static_cast<double>(stats.idleBytes)));
+  result.Set("idleLimit", Napi::Number::New(env, static_cast<double>(stats.idleLimit)));
+  result.Set("hits", Napi::Number::New(env, static_cast<double>(stats.hits)));
+  result.Set("misses", Napi::Number::New(env, static_cast<double>(stats.misses)));
+  return result;
+}
+
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
@@ -268,8 +224,8 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   result.Set("openmp", Napi::Boolean::New(env, at::hasOpenMP()));
   result.Set("parallel", Napi::String::New(env, at::get_parallel_info()));
   result.Set("config", Napi::String::New(env, at::show_config()));
-  result.Set("allocatorTuned", Napi::Boolean::New(env, Tuning().applied));
-  result.Set("allocator", Napi::String::New(env, Tuning().note));
+  result.Set("cpuAllocatorCaching", Napi::Boolean::New(env, CpuAllocatorCaching()));
+  result.Set("cpuAllocator", Napi::String::New(env, CpuAllocatorNote()));
   return result;
 }
 
@@ -283,6 +239,8 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   Export<CudaSynchronize>(env, exports, "cudaSynchronize");
   Export<CudaMemoryStats>(env, exports, "cudaMemoryStats");
   Export<CudaEmptyCache>(env, exports, "cudaEmptyCache");
+  Export<TrimMemory>(env, exports, "trimMemory");
+  Export<CpuAllocatorStatsValue>(env, exports, "cpuAllocatorStats");
   Export<CudaResetPeak>(env, exports, "cudaResetPeakStats");
   Export<SetGradEnabled>(env, exports, "setGradEnabled");
   Export<IsGradEnabled>(env, exports, "isGradEnabled");

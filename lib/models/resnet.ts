@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor';
 import { Sequential } from '../nn/containers';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers';
 import { Module } from '../nn/module';
+import { forwardReleasing } from '../nn/release';
 
 export type Stem = 'imagenet' | 'cifar';
 
@@ -45,9 +46,13 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu_()));
-    const identity = this.downsample === null ? x : this.downsample.forward(x);
-    return out.add_(identity).relu_();
+    // Intermediates are disposed as soon as they are used (nn/release.ts).
+    const out = forwardReleasing(x, [this.conv1, this.bn1, (h) => h.relu_(), this.conv2, this.bn2]);
+    if (this.downsample === null) return out.add_(x).relu_();
+    const identity = this.downsample.forward(x);
+    out.add_(identity).relu_();
+    identity.dispose();
+    return out;
   }
 }
 
@@ -93,12 +98,16 @@ export class ResNet extends Module {
   private makeLayer(planes: number, count: number, stride = 1): Sequential {
     let downsample: Module | null = null;
     if (stride !== 1 || this.#inPlanes !== planes * BasicBlock.expansion) {
-      downsample = new Sequential(conv1x1(this.#inPlanes, planes * BasicBlock.expansion, stride), new BatchNorm2d(planes * BasicBlock.expansion));
+      const sequential = new Sequential(conv1x1(this.#inPlanes, planes * BasicBlock.expansion, stride), new BatchNorm2d(planes * BasicBlock.expansion));
+      sequential.releaseIntermediates = true;
+      downsample = sequential;
     }
     const layers: Module[] = [new BasicBlock(this.#inPlanes, planes, stride, downsample)];
     this.#inPlanes = planes * BasicBlock.expansion;
     for (let i = 1; i < count; i++) layers.push(new BasicBlock(this.#inPlanes, planes));
-    return new Sequential(...layers);
+    const layer = new Sequential(...layers);
+    layer.releaseIntermediates = true;
+    return layer;
   }
 
   /** torchvision's initialisation: kaiming-normal (fan_out, ReLU) convolutions, BN weight 1 / bias 0. */
@@ -117,10 +126,22 @@ export class ResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.bn1.forward(this.conv1.forward(x)).relu_();
-    if (this.maxpool !== null) out = this.maxpool.forward(out);
-    out = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(out))));
-    return this.fc.forward(this.avgpool.forward(out).flatten(1));
+    // Each activation is disposed once the next layer has used it, as in
+    // Python (nn/release.ts); autograd keeps what backward needs.
+    const maxpool = this.maxpool === null ? [] : [this.maxpool];
+    return forwardReleasing(x, [
+      this.conv1,
+      this.bn1,
+      (h: Tensor) => h.relu_(),
+      ...maxpool,
+      this.layer1,
+      this.layer2,
+      this.layer3,
+      this.layer4,
+      this.avgpool,
+      (h: Tensor) => h.flatten(1),
+      this.fc,
+    ]);
   }
 }
 

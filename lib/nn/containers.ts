@@ -1,9 +1,17 @@
 // Containers: Sequential runs children in order; ModuleList only holds them.
 import type { Tensor } from '../tensor';
 import { Module } from './module';
+import { forwardReleasing } from './release';
 
 export class Sequential extends Module {
   readonly #layers: Module[];
+  /**
+   * Dispose each layer's output as soon as the next layer has used it, as
+   * Python's reference counting would (see nn/release.ts). Off by default,
+   * because a custom layer may hold on to a handle it was given until the
+   * scope ends; built-in models turn it on for their own layers.
+   */
+  releaseIntermediates = false;
 
   constructor(...modules: Module[]) {
     super();
@@ -19,6 +27,7 @@ export class Sequential extends Module {
   }
 
   forward(input: Tensor): Tensor {
+    if (this.releaseIntermediates) return forwardReleasing(input, this.#layers);
     let output = input;
     for (const layer of this.#layers) output = layer.forward(output);
     return output;

@@ -17,7 +17,7 @@ import { zeros } from '../ops/creation';
 import { clipGradNorm } from '../optim/clip';
 import { Adam, AdamW, type Optimizer, SGD } from '../optim/optimizer';
 import { cosineWithWarmup, OneCycleLR, ReduceLROnPlateau, StepLR } from '../optim/schedulers';
-import { autocast, buildInfo, cuda, setNumThreads } from '../runtime';
+import { autocast, buildInfo, cuda, setNumThreads, trimMemory } from '../runtime';
 import type { Tensor } from '../tensor';
 import { CallbackList, type BatchLogs, type Callback, type EpochLogs, type TrainContext } from './callbacks';
 import { saveCheckpoint, loadCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type DataInfo, type PartialEpoch } from './checkpoint';
@@ -485,5 +485,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     model.dispose();
     ema?.model.dispose();
     optimizer.dispose();
+    // The allocator keeps freed step buffers for reuse; a program that goes
+    // on after train() should get that memory back.
+    trimMemory();
   }
 }
