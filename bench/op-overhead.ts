@@ -4,11 +4,15 @@
 // result is included, as Python's refcounting includes it.
 import * as tt from '../lib';
 import { runPythonBench } from './lib/python';
-import { measure } from './lib/timing';
+import { measure, median } from './lib/timing';
 
 const N = 20000;
 const OPS_PER_SCOPE = 100;
 const THREADS = Number(process.env.BENCH_THREADS ?? 1);
+// Both sides run in alternating rounds, and each op's figure is the median
+// over rounds: on a shared 2-core machine one side's single run can land in
+// a noisy minute (figures for the same build moved by 1.6x between runs).
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export interface OverheadRow {
   case: string;
@@ -32,21 +36,31 @@ export function runOpOverhead(): OverheadRow[] {
     'matmul 3x4 @ 4x4': () => v.matmul(w),
     'add_ in place': () => a.add_(b),
   };
-  const ours: Record<string, number> = {};
-  for (const [name, fn] of Object.entries(cases)) {
-    const timing = measure(
-      () => {
-        for (let step = 0; step < N / OPS_PER_SCOPE; step++) {
-          tt.scope(() => {
-            for (let i = 0; i < OPS_PER_SCOPE; i++) fn();
-          });
-        }
-      },
-      { warmup: 1, repeats: 7 },
-    );
-    ours[name] = (timing.median / N) * 1e9;
+  const measureOurs = (): Record<string, number> => {
+    const ours: Record<string, number> = {};
+    for (const [name, fn] of Object.entries(cases)) {
+      const timing = measure(
+        () => {
+          for (let step = 0; step < N / OPS_PER_SCOPE; step++) {
+            tt.scope(() => {
+              for (let i = 0; i < OPS_PER_SCOPE; i++) fn();
+            });
+          }
+        },
+        { warmup: 1, repeats: 7 },
+      );
+      ours[name] = (timing.median / N) * 1e9;
+    }
+    return ours;
+  };
+  const oursRounds: Record<string, number>[] = [];
+  const theirsRounds: Record<string, number>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    oursRounds.push(measureOurs());
+    theirsRounds.push(runPythonBench<Record<string, number>>('op_overhead.py', [String(THREADS)]));
   }
-  const theirs = runPythonBench<Record<string, number>>('op_overhead.py', [String(THREADS)]);
+  const ours = Object.fromEntries(Object.keys(cases).map((name) => [name, median(oursRounds.map((r) => r[name]!))]));
+  const theirs = Object.fromEntries(Object.keys(cases).map((name) => [name, median(theirsRounds.map((r) => r[name]!))]));
   return Object.keys(cases).map((name) => ({
     case: name,
     torchtsNs: ours[name]!,
