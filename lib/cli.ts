@@ -86,7 +86,7 @@ Recipe:
   --label-smoothing <x>    --grad-clip <norm>     --seed <n>
   --early-stopping <n>     stop after n epochs without val_loss improvement (restores the best)
   --ema <decay>            evaluate an exponential moving average of the weights
-  --tta / --no-tta         flip test-time augmentation at the end
+  --tta / --no-tta         test-time augmentation at the end (flip, and the preset's shifts)
 Machine:
   --device <d>             auto | cpu | cuda | cuda:N
   --threads <n>            CPU threads (default: all cores)

@@ -183,3 +183,47 @@ t.test('Ctrl-C (SIGINT) leaves a loadable checkpoint and a clean exit', async (t
   t.ok(saved.meta.batch >= 3, `checkpoint at step ${saved.meta.batch}`);
   t.end();
 });
+
+t.test('progressive resizing: the size grows by epoch to the full size, which the model is tested at', async (t) => {
+  const { imageSizeForEpoch } = await import('../lib/train/progressive');
+  const plan = { startSize: [32, 32] as [number, number], fullSizeEpoch: 5 };
+  t.same([1, 2, 3, 4, 5, 6].map((epoch) => imageSizeForEpoch(epoch, [48, 48], plan)), [[32, 32], [32, 32], [40, 40], [40, 40], [48, 48], [48, 48]]);
+  t.same(imageSizeForEpoch(1, [48, 48], null), [48, 48], 'off: always the full size');
+  t.same(imageSizeForEpoch(1, [24, 48], plan), [24, 32], 'a start size above the full size is capped');
+
+  const seen: number[][] = [];
+  const probe: Callback = { onBatchEnd: () => undefined, onEpochEnd: (logs) => void seen.push(logs.imageSize!) };
+  const result = await train(options('progressive', { epochs: 3, progressiveResize: { startSize: [8, 8], fullSizeEpoch: 3, multiple: 4 }, callbacks: [probe] }));
+  const full = [dataset.train.height, dataset.train.width];
+  t.same(seen, [[8, 8], [Math.floor((8 + (full[0]! - 8) / 2) / 4) * 4, Math.floor((8 + (full[1]! - 8) / 2) / 4) * 4], full], `sizes by epoch: ${JSON.stringify(seen)}`);
+  t.ok(Number.isFinite(result.test!.accuracy), 'tested at the full size');
+  const records = fs.readFileSync(path.join(result.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { imageSize?: number[] });
+  t.same(records.map((r) => r.imageSize), seen, 'metrics.jsonl records the size');
+  await t.rejects(train(options('bad-progressive', { progressiveResize: { startSize: [4, 4], fullSizeEpoch: 2 } })), /progressiveResize.startSize must be/);
+  t.end();
+});
+
+t.test('test-time augmentation averages the flip and the diagonal shifts it asks for', async (t) => {
+  const { predictLogits, describeTta } = await import('../lib/train/evaluate');
+  tt.manualSeed(3);
+  const model = tt.resnet18({ numClasses: 3, stem: 'cifar' });
+  model.eval();
+  const x = tt.randn([2, 3, 12, 12]);
+  const close = (a: tt.Tensor, b: tt.Tensor) => (a.sub(b).abs().max().item() as number) < 1e-4;
+  tt.inferenceMode(() => {
+    const forward = (v: tt.Tensor) => model.forward(v);
+    const padded = tt.pad(x, [2, 2, 2, 2], 'reflect');
+    const views = [x, ...[[2, 2], [-2, -2], [2, -2], [-2, 2]].map(([dy, dx]) => padded.narrow(2, 2 + dy!, 12).narrow(3, 2 + dx!, 12))];
+    const expected = views.map((v) => forward(v).add(forward(v.flip(3)))).reduce((a, b) => a.add(b)).div(10);
+    t.ok(close(predictLogits(model, x, { tta: true, ttaShift: 2 }), expected), '10 views: each shift and its mirror');
+    const noFlip = views.map(forward).reduce((a, b) => a.add(b)).div(5);
+    t.ok(close(predictLogits(model, x, { tta: false, ttaShift: 2 }), noFlip), '5 views without the mirror');
+    t.notOk(close(predictLogits(model, x, { tta: true, ttaShift: 2 }), predictLogits(model, x, { tta: true })), 'the shifts change the answer');
+    t.ok(close(predictLogits(model, x, {}), forward(x)), 'one view by default');
+  });
+  t.equal(describeTta(true, 3), 'TTA: flip + 4 diagonal shifts of 3 px');
+  t.equal(describeTta(false, 0), '');
+  await t.rejects(train(options('bad-tta', { ttaShift: -1 })), /ttaShift must be an integer from 0 to 16/);
+  model.dispose();
+  t.end();
+});

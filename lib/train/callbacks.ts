@@ -19,6 +19,8 @@ export interface EpochLogs {
   /** Wall time including validation (seconds). */
   totalSeconds: number;
   imagesPerSecond: number;
+  /** [height, width] trained on, when progressive resizing is on. */
+  imageSize?: [number, number];
 }
 
 /** Called after every step; reading metrics waits for the device, so do it only when needed. */

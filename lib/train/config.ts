@@ -1,6 +1,7 @@
 // Training configuration: every option with its default, the presets
 // (recipes), and validation with messages that name the option.
 import type { AugmentOptions } from '../data';
+import type { ProgressiveResize } from './progressive';
 
 export type ModelName = 'resnet18' | 'resnet34';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
@@ -65,6 +66,10 @@ export interface TrainConfig {
   /** Clip the global gradient norm to this value (null: no clipping). */
   gradClip: number | null;
   augment: AugmentOptions;
+  /** Train early epochs on smaller images, growing to the full size (see progressive.ts); null: off. */
+  progressiveResize: ProgressiveResize | null;
+  /** Test-time views shifted diagonally by this many pixels, averaged in (0: none); see evaluate.ts. */
+  ttaShift: number;
   /** Average of the weights (exponential moving average per step), evaluated instead of the raw weights; null: off. */
   ema: { decay: number; warmupSteps: number } | null;
   seed: number;
@@ -113,6 +118,8 @@ export const DEFAULTS: TrainConfig = {
   labelSmoothing: 0.1,
   gradClip: null,
   augment: { crop: { padding: 4, mode: 'reflect' }, flip: true },
+  progressiveResize: null,
+  ttaShift: 0,
   ema: null,
   seed: 0,
   device: 'auto',
@@ -150,10 +157,13 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
   cpu: {
     stem: 'imagenet',
     // The imagenet stem shrinks 32x32 to 8x8 and leaves layer4 at 1x1 (86.2%
-    // after 30 epochs); at 48x48 layer3/layer4 see 3x3/2x2 for ~1.8x the cost
-    // per image, so fewer epochs fit in the 30 minutes (see README).
+    // after 30 epochs); at 48x48 layer3/layer4 see 3x3/2x2 (86.9% after 15
+    // epochs in the same time). Progressive resizing trains the first 9
+    // epochs at 32x32 (918-954 img/s against 477-536 at 48x48), so 20
+    // epochs fit where 15 did (see README).
     targetSize: [48, 48],
-    epochs: 15,
+    epochs: 20,
+    progressiveResize: { startSize: [32, 32], fullSizeEpoch: 10, multiple: 16 },
     batchSize: 256,
     optimizer: 'sgd',
     lr: 0.4,
@@ -170,6 +180,9 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     amp: 'bf16',
     channelsLast: true,
     tta: true,
+    // Flip + 4 diagonal shifts of 3 px, each flipped: 10 views. On the
+    // 17-epoch run's weights: 86.66% (flip only) -> 87.34%.
+    ttaShift: 3,
   },
   gpu: {
     stem: 'cifar',
@@ -191,6 +204,19 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     tta: true,
   },
 };
+
+function checkProgressiveResize(plan: ProgressiveResize): void {
+  const size = plan.startSize;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((side) => Number.isInteger(side) && side >= 8)) {
+    throw new ConfigError(`progressiveResize.startSize must be [height, width], integers >= 8, got ${JSON.stringify(size)}`);
+  }
+  if (!Number.isInteger(plan.fullSizeEpoch) || plan.fullSizeEpoch < 1) {
+    throw new ConfigError(`progressiveResize.fullSizeEpoch must be a positive integer, got ${JSON.stringify(plan.fullSizeEpoch)}`);
+  }
+  if (plan.multiple !== undefined && (!Number.isInteger(plan.multiple) || plan.multiple < 1)) {
+    throw new ConfigError(`progressiveResize.multiple must be a positive integer, got ${JSON.stringify(plan.multiple)}`);
+  }
+}
 
 export class ConfigError extends Error {
   readonly code = 'ERR_TORCHTS_CONFIG';
@@ -254,6 +280,10 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
     throw new ConfigError(`threads must be a positive integer, got ${JSON.stringify(config.threads)}`);
   }
   if (config.nesterov && config.optimizer === 'sgd' && config.momentum === 0) throw new ConfigError('nesterov needs momentum > 0');
+  if (config.progressiveResize !== null) checkProgressiveResize(config.progressiveResize);
+  if (!Number.isInteger(config.ttaShift) || config.ttaShift < 0 || config.ttaShift > 16) {
+    throw new ConfigError(`ttaShift must be an integer from 0 to 16 (pixels), got ${JSON.stringify(config.ttaShift)}`);
+  }
   if (config.ema !== null) {
     finiteInRange(config.ema.decay, 'ema.decay', 0, 1, true);
     if (config.ema.decay >= 1) throw new ConfigError('ema.decay must be below 1');

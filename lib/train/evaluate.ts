@@ -1,6 +1,9 @@
 // Evaluation: loss, accuracy, per-class accuracy and the confusion matrix,
-// optionally averaging the logits of each image and its horizontal flip.
+// optionally averaging the logits of several views of each image (test-time
+// augmentation): its mirror image, and copies shifted diagonally by a few
+// pixels (reflect-padded, as in training's crop augmentation).
 import { inferenceMode } from '../autograd';
+import { pad } from '../ops/shape';
 import { scope } from '../memory';
 import type { Module } from '../nn/module';
 import { crossEntropy } from '../ops/nn';
@@ -18,6 +21,8 @@ export interface EvaluationResult {
   /** confusion[true][predicted] = count. */
   confusion: number[][];
   tta: boolean;
+  /** Pixels of the diagonal shifts averaged in (0: none). */
+  ttaShift: number;
 }
 
 export interface Batch {
@@ -29,18 +34,49 @@ export interface EvaluateOptions {
   classNames: string[];
   /** Average the logits of each image and its mirror image. */
   tta?: boolean;
+  /**
+   * Also average views shifted by this many pixels in the four diagonal
+   * directions (each with its mirror image when `tta`); 0 (default): none.
+   */
+  ttaShift?: number;
   /** bfloat16 autocast on this device type. */
   autocastDevice?: 'cuda' | 'cpu';
 }
 
-/** The model's logits for a batch (mirror-averaged with tta). */
-export function predictLogits(model: Module, images: Tensor, options: { tta?: boolean; autocastDevice?: 'cuda' | 'cpu' } = {}): Tensor {
+const DIAGONALS = [
+  [1, 1],
+  [-1, -1],
+  [1, -1],
+  [-1, 1],
+] as const;
+
+/** `images` [N, C, H, W] moved by (dy, dx) pixels, with reflected borders. */
+function shifted(images: Tensor, dy: number, dx: number, by: number): Tensor {
+  const [, , height, width] = images.shape as [number, number, number, number];
+  return pad(images, [by, by, by, by], 'reflect')
+    .narrow(2, by + dy, height)
+    .narrow(3, by + dx, width);
+}
+
+/** The model's logits for a batch, averaged over the test-time views the options ask for. */
+export function predictLogits(model: Module, images: Tensor, options: { tta?: boolean; ttaShift?: number; autocastDevice?: 'cuda' | 'cpu' } = {}): Tensor {
+  const shift = options.ttaShift ?? 0;
+  const views = (x: Tensor): Tensor[] => (options.tta ? [x, x.flip(3)] : [x]);
   const run = (): Tensor => {
-    const logits = model.forward(images).float();
-    if (!options.tta) return logits;
-    return logits.add(model.forward(images.flip(3)).float()).mul(0.5);
+    const inputs = views(images);
+    if (shift > 0) for (const [dy, dx] of DIAGONALS) inputs.push(...views(shifted(images, dy * shift, dx * shift, shift)));
+    let sum = model.forward(inputs[0]!).float();
+    for (const input of inputs.slice(1)) sum = sum.add(model.forward(input).float());
+    return inputs.length === 1 ? sum : sum.div(inputs.length);
   };
   return options.autocastDevice === undefined ? run() : autocast(options.autocastDevice, run);
+}
+
+/** Describes the views averaged, for reports ('' when there is one view). */
+export function describeTta(tta: boolean, ttaShift: number): string {
+  if (!tta && ttaShift === 0) return '';
+  const parts = [...(tta ? ['flip'] : []), ...(ttaShift > 0 ? [`4 diagonal shifts of ${ttaShift} px`] : [])];
+  return `TTA: ${parts.join(' + ')}`;
 }
 
 /** Evaluates `model` (in eval mode, restoring its mode afterwards) over every batch once. */
@@ -84,6 +120,7 @@ export function evaluate(model: Module, batches: Iterable<Batch>, options: Evalu
     perClass,
     confusion,
     tta: Boolean(options.tta),
+    ttaShift: options.ttaShift ?? 0,
   };
 }
 
@@ -93,7 +130,8 @@ export function formatEvaluation(result: EvaluationResult, title = 'Test'): stri
   const width = Math.max(6, ...names.map((n) => n.length)) + 1;
   const cell = Math.max(5, String(Math.max(...result.confusion.flat(), 0)).length + 1);
   const lines: string[] = [];
-  lines.push(`${title}: accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}${result.tta ? ', flip TTA' : ''}`);
+  const views = describeTta(result.tta, result.ttaShift ?? 0);
+  lines.push(`${title}: accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}${views === '' ? '' : `, ${views}`}`);
   lines.push('');
   lines.push('Per-class accuracy:');
   names.forEach((name, i) => lines.push(`  ${name.padEnd(width)} ${Number.isNaN(result.perClass[i]!) ? '   n/a' : `${(100 * result.perClass[i]!).toFixed(2).padStart(6)}%`}`));

@@ -118,7 +118,11 @@ export async function evaluateCheckpoint(
       std: info.std,
     });
     try {
-      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta: options.tta ?? config.tta });
+      // --no-tta means one view: no mirror and no shifts. Checkpoints from
+      // before ttaShift existed have none.
+      const tta = options.tta ?? config.tta;
+      const ttaShift = options.tta === false ? 0 : config.ttaShift ?? 0;
+      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta, ttaShift });
       return { result, loaded };
     } finally {
       loader.dispose();

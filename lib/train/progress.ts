@@ -22,6 +22,7 @@ export function formatEpochLine(logs: EpochLogs, epochs: number): string {
     `Epoch ${String(logs.epoch).padStart(String(epochs).length)}/${epochs}`,
     `${formatDuration(logs.totalSeconds)}`,
     `${Math.round(logs.imagesPerSecond)} img/s`,
+    ...(logs.imageSize === undefined ? [] : [`${logs.imageSize[0]}x${logs.imageSize[1]}`]),
     `loss ${logs.trainLoss.toFixed(4)}`,
     `acc ${logs.trainAccuracy.toFixed(4)}`,
   ];

@@ -1,7 +1,7 @@
 // train(): the main job end to end -- data, model, optimizer and schedule,
 // the training loop (each step in a memory scope), validation, early
 // stopping, checkpoints (atomic; resumable to the exact batch), Ctrl-C,
-// test evaluation with flip TTA, logs and plots.
+// test evaluation with test-time augmentation, logs and plots.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { noGrad } from '../autograd';
@@ -26,6 +26,7 @@ import { EarlyStopping } from './early-stopping';
 import { evaluate, formatEvaluation, type EvaluationResult } from './evaluate';
 import { MetricsLogger } from './metrics-log';
 import { CurvesPlotter } from './plots';
+import { imageSizeForEpoch, resizeBatch } from './progressive';
 import { ProgressReporter, type ProgressOptions } from './progress';
 
 export type StopReason = 'completed' | 'early-stopping' | 'interrupted' | 'non-finite-loss';
@@ -338,6 +339,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     await callbacks.trainBegin(context);
     for (let epoch = startEpoch; epoch < config.epochs && !context.stopTraining; epoch++) {
       model.train();
+      const imageSize = imageSizeForEpoch(epoch + 1, [trainLoader.height, trainLoader.width], config.progressiveResize);
       await callbacks.epochBegin(epoch + 1, context);
       const firstBatch = epoch === startEpoch ? startBatch : 0;
       noGrad(() => {
@@ -354,8 +356,9 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         scope(() => {
           // Random access by (epoch, index): the same batch whether or not the run was resumed.
           const batch = trainLoader.batch(epoch, batchIndex);
+          const images = resizeBatch(batch.images, imageSize);
           const step = () => {
-            const logits = model.forward(batch.images);
+            const logits = model.forward(images);
             return { logits, loss: crossEntropy(logits.float(), batch.labels, { labelSmoothing: config.labelSmoothing }) };
           };
           const { logits, loss } = autocastDevice === undefined ? step() : autocast(autocastDevice, step);
@@ -416,6 +419,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         totalSeconds: trainSeconds,
         imagesPerSecond: seen / Math.max(trainSeconds, 1e-9),
       };
+      if (config.progressiveResize !== null) logs.imageSize = imageSize;
       if (valLoader !== null) {
         const validation = evaluate(evalModel(), valLoader.batches(0), { classNames, autocastDevice });
         logs.valLoss = validation.loss;
@@ -453,7 +457,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     let test: EvaluationResult | null = null;
     if (stopped === 'completed' || stopped === 'early-stopping') {
       const testLoader = evalLoader(data.test);
-      test = evaluate(evalModel(), testLoader.batches(0), { classNames, tta: config.tta, autocastDevice });
+      test = evaluate(evalModel(), testLoader.batches(0), { classNames, tta: config.tta, ttaShift: config.ttaShift, autocastDevice });
       testLoader.dispose();
       const report = formatEvaluation(test, 'Test');
       writeTextAtomic(path.join(runDir, 'test-report.txt'), `${report}\n`);
