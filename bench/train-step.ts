@@ -15,6 +15,8 @@ export interface StepBenchConfig {
   channelsLast: boolean;
   /** bfloat16 autocast on the CPU. */
   amp: boolean;
+  /** Also measure eval-mode inference (default true). */
+  inference?: boolean;
 }
 
 export const DEFAULT_STEP_CONFIG: StepBenchConfig = {
@@ -51,11 +53,14 @@ export function torchtsStepThroughput(config: StepBenchConfig): Record<string, n
       { warmup: config.warmup, repeats: config.repeats[stem] },
     );
     results[`train_${stem}`] = config.batch / train.median;
-    model.eval();
-    const xi = tt.randn([config.inferBatch, 3, 32, 32]).contiguous(format).keep();
-    const infer = measure(() => tt.inferenceMode(() => tt.scope(() => void tt.autocast('cpu', () => model.forward(xi), { enabled: config.amp }))), { warmup: 1, repeats: config.repeats[stem] });
-    results[`infer_${stem}`] = config.inferBatch / infer.median;
-    tt.dispose(x, y, xi);
+    if (config.inference ?? true) {
+      model.eval();
+      const xi = tt.randn([config.inferBatch, 3, 32, 32]).contiguous(format).keep();
+      const infer = measure(() => tt.inferenceMode(() => tt.scope(() => void tt.autocast('cpu', () => model.forward(xi), { enabled: config.amp }))), { warmup: 1, repeats: config.repeats[stem] });
+      results[`infer_${stem}`] = config.inferBatch / infer.median;
+      xi.dispose();
+    }
+    tt.dispose(x, y);
     opt.dispose();
     model.dispose();
   }

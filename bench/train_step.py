@@ -52,6 +52,8 @@ for stem in config["stems"]:
     seconds = timed(step, config["warmup"], config["repeats"][stem])
     results[f"train_{stem}"] = config["batch"] / seconds
 
+    if not config.get("inference", True):
+        continue
     model.eval()
     xi = torch.randn(config["inferBatch"], 3, 32, 32)
     if config.get("channelsLast"):

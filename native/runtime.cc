@@ -4,11 +4,8 @@
 
 #include <ATen/autocast_mode.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <string>
-
 
 #ifdef TORCHTS_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>

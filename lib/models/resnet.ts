@@ -26,6 +26,13 @@ const conv3x3 = (inPlanes: number, outPlanes: number, stride = 1): Conv2d =>
   new Conv2d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false });
 const conv1x1 = (inPlanes: number, outPlanes: number, stride = 1): Conv2d => new Conv2d(inPlanes, outPlanes, 1, { stride, bias: false });
 
+/** A Sequential of built-in layers, which may free each activation early (nn/release.ts). */
+function releasingSequential(...modules: Module[]): Sequential {
+  const sequential = new Sequential(...modules);
+  sequential.releaseIntermediates = true;
+  return sequential;
+}
+
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   readonly conv1: Conv2d;
@@ -98,16 +105,12 @@ export class ResNet extends Module {
   private makeLayer(planes: number, count: number, stride = 1): Sequential {
     let downsample: Module | null = null;
     if (stride !== 1 || this.#inPlanes !== planes * BasicBlock.expansion) {
-      const sequential = new Sequential(conv1x1(this.#inPlanes, planes * BasicBlock.expansion, stride), new BatchNorm2d(planes * BasicBlock.expansion));
-      sequential.releaseIntermediates = true;
-      downsample = sequential;
+      downsample = releasingSequential(conv1x1(this.#inPlanes, planes * BasicBlock.expansion, stride), new BatchNorm2d(planes * BasicBlock.expansion));
     }
     const layers: Module[] = [new BasicBlock(this.#inPlanes, planes, stride, downsample)];
     this.#inPlanes = planes * BasicBlock.expansion;
     for (let i = 1; i < count; i++) layers.push(new BasicBlock(this.#inPlanes, planes));
-    const layer = new Sequential(...layers);
-    layer.releaseIntermediates = true;
-    return layer;
+    return releasingSequential(...layers);
   }
 
   /** torchvision's initialisation: kaiming-normal (fan_out, ReLU) convolutions, BN weight 1 / bias 0. */

@@ -159,7 +159,7 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     // The imagenet stem shrinks 32x32 to 8x8 and leaves layer4 at 1x1 (86.2%
     // after 30 epochs); at 48x48 layer3/layer4 see 3x3/2x2 (86.9% after 15
     // epochs in the same time). Progressive resizing trains the first 9
-    // epochs at 32x32 (918-954 img/s against 477-536 at 48x48), so 20
+    // epochs at 32x32 (838-1,081 img/s against 442-545 at 48x48), so 20
     // epochs fit where 15 did (see README).
     targetSize: [48, 48],
     epochs: 20,
@@ -181,7 +181,7 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     channelsLast: true,
     tta: true,
     // Flip + 4 diagonal shifts of 3 px, each flipped: 10 views. On the
-    // 17-epoch run's weights: 86.66% (flip only) -> 87.34%.
+    // 17-epoch run's weights: 86.66% (flip only) -> 87.27%.
     ttaShift: 3,
   },
   gpu: {

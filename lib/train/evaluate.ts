@@ -130,7 +130,7 @@ export function formatEvaluation(result: EvaluationResult, title = 'Test'): stri
   const width = Math.max(6, ...names.map((n) => n.length)) + 1;
   const cell = Math.max(5, String(Math.max(...result.confusion.flat(), 0)).length + 1);
   const lines: string[] = [];
-  const views = describeTta(result.tta, result.ttaShift ?? 0);
+  const views = describeTta(result.tta, result.ttaShift);
   lines.push(`${title}: accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}${views === '' ? '' : `, ${views}`}`);
   lines.push('');
   lines.push('Per-class accuracy:');

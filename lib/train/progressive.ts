@@ -22,7 +22,7 @@ export function imageSizeForEpoch(epoch: number, fullSize: readonly [number, num
   const side = (start: number, full: number): number => {
     if (start >= full) return full;
     const exact = start + progress * (full - start);
-    return Math.min(full, Math.max(start, Math.floor(exact / multiple) * multiple));
+    return Math.max(start, Math.floor(exact / multiple) * multiple);
   };
   return [side(plan.startSize[0], fullSize[0]), side(plan.startSize[1], fullSize[1])];
 }
