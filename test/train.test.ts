@@ -190,6 +190,12 @@ t.test('progressive resizing: the size grows by epoch to the full size, which th
   t.same([1, 2, 3, 4, 5, 6].map((epoch) => imageSizeForEpoch(epoch, [48, 48], plan)), [[32, 32], [32, 32], [40, 40], [40, 40], [48, 48], [48, 48]]);
   t.same(imageSizeForEpoch(1, [48, 48], null), [48, 48], 'off: always the full size');
   t.same(imageSizeForEpoch(1, [24, 48], plan), [24, 32], 'a start size above the full size is capped');
+  const twoPhases = { startSize: [32, 32] as [number, number], fullSizeEpoch: 9, multiple: 32 };
+  t.same(
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((epoch) => imageSizeForEpoch(epoch, [64, 64], twoPhases)[0]),
+    [32, 32, 32, 32, 32, 32, 32, 32, 64, 64],
+    'a multiple as large as the growth gives two phases: start size, then full size from fullSizeEpoch',
+  );
 
   const seen: number[][] = [];
   const probe: Callback = { onBatchEnd: () => undefined, onEpochEnd: (logs) => void seen.push(logs.imageSize!) };
