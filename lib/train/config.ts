@@ -158,10 +158,10 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     stem: 'imagenet',
     // The imagenet stem shrinks 32x32 to 8x8 and leaves layer4 at 1x1 (86.2%
     // after 30 epochs). Upsampled to 64x64 at decode time, layer1 works on
-    // 16x16 maps for 1.3x the cost of 48x48 (443 against 570 img/s per
-    // step) and 0.7 points more (87.9% against 87.2%). The first 8 epochs
-    // train at 32x32 (progressive resizing: ~900 img/s against ~400), which
-    // trades evenly with 64x64 epochs: 6 + 10 gave 87.84%, 8 + 9 87.88%.
+    // 16x16 maps for 1.3x the cost of 48x48 (bench/step-by-size.ts) and 0.7
+    // points more (87.9% against 87.2%). The first 8 epochs train at 32x32
+    // (progressive resizing: ~900 img/s against ~400), which trades evenly
+    // with 64x64 epochs: at lr 0.4, 6 + 10 gave 87.84% and 8 + 9 87.88%.
     // 80x80 costs 1.5x more again, and the 7 epochs that fit gave 86.19%.
     targetSize: [64, 64],
     epochs: 17,
@@ -169,7 +169,7 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     batchSize: 256,
     optimizer: 'sgd',
     // lr 0.2 and 0.4 gave the same test accuracy (87.91% / 87.88%); 0.2 fits
-    // the training set faster.
+    // the training set faster in the early epochs.
     lr: 0.2,
     momentum: 0.9,
     nesterov: true,
