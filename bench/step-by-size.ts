@@ -2,11 +2,12 @@
 // input size, for choosing the cpu preset's decode size (README, "Why 64x64").
 // Batch 256, bf16 autocast + channels_last, SGD nesterov, as the preset
 // trains. torchts only: this chooses a recipe, it does not compare with
-// PyTorch (bench/train-step.ts does). Sizes: BENCH_SIZES=32,48,64.
+// PyTorch (bench/train-step.ts does). Sizes: BENCH_SIZES=32,48,64; batch:
+// BENCH_BATCH (default 256).
 import * as tt from '../lib';
 import { measure } from './lib/timing';
 
-const BATCH = 256;
+const BATCH = Number(process.env.BENCH_BATCH ?? 256);
 const sizes = (process.env.BENCH_SIZES ?? '32,48,56,64,80,96').split(',').map(Number);
 
 tt.setNumThreads(Number(process.env.BENCH_THREADS ?? 2));

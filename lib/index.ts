@@ -32,3 +32,26 @@ export * from './optim/schedulers';
 export * as models from './models';
 export { resnet18, resnet34, summary } from './models';
 export * as data from './data';
+// The trainer (also under its own path, torchts/dist/lib/train): the main job
+// is reachable from the package root, import { train } from 'torchts'.
+export {
+  train,
+  evaluate,
+  formatEvaluation,
+  predict,
+  evaluateCheckpoint,
+  loadTrainedModel,
+  resolveConfig,
+  PRESETS,
+  ConfigError,
+  CheckpointError,
+  type TrainOptions,
+  type TrainResult,
+  type TrainConfig,
+  type PresetName,
+  type Callback,
+  type EpochLogs,
+  type BatchLogs,
+  type EvaluationResult,
+  type Prediction,
+} from './train';

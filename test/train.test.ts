@@ -40,6 +40,15 @@ function options(name: string, extra: Partial<TrainOptions> = {}): TrainOptions 
   };
 }
 
+t.test('the trainer is exported from the package root', async (t) => {
+  // README: import { train } from 'torchts'
+  t.equal(tt.train, train);
+  t.equal(tt.loadTrainedModel, loadTrainedModel);
+  for (const name of ['evaluate', 'predict', 'evaluateCheckpoint', 'resolveConfig', 'formatEvaluation'] as const) t.type(tt[name], 'function', name);
+  t.ok(tt.PRESETS.cpu !== undefined && tt.PRESETS.gpu !== undefined && tt.PRESETS.seed !== undefined, 'presets');
+  t.end();
+});
+
 t.test('learns an easy task to near-perfect accuracy, with logs, plots and checkpoints', async (t) => {
   const liveAtEpochEnd: number[] = [];
   const probe: Callback = { onEpochEnd: () => void liveAtEpochEnd.push(tt.memory().liveTensors) };
@@ -226,9 +235,15 @@ t.test('test-time augmentation averages the flip and the diagonal shifts it asks
     t.ok(close(predictLogits(model, x, { tta: false, ttaShift: 2 }), noFlip), '5 views without the mirror');
     t.notOk(close(predictLogits(model, x, { tta: true, ttaShift: 2 }), predictLogits(model, x, { tta: true })), 'the shifts change the answer');
     t.ok(close(predictLogits(model, x, {}), forward(x)), 'one view by default');
+    const axes = [[2, 0], [-2, 0], [0, 2], [0, -2]].map(([dy, dx]) => padded.narrow(2, 2 + dy!, 12).narrow(3, 2 + dx!, 12));
+    const grid = [...views, ...axes].map((v) => forward(v).add(forward(v.flip(3)))).reduce((a, b) => a.add(b)).div(18);
+    t.ok(close(predictLogits(model, x, { tta: true, ttaShift: 2, ttaShiftDirections: 8 }), grid), '18 views: the 8 shifts of a 3x3 grid and their mirrors');
+    t.ok(close(predictLogits(model, x, { tta: true, ttaShift: 2, ttaShiftDirections: 4 }), expected), '4 directions are the diagonals');
   });
   t.equal(describeTta(true, 3), 'TTA: flip + 4 diagonal shifts of 3 px');
   t.equal(describeTta(false, 0), '');
+  t.equal(describeTta(true, 4, 8), 'TTA: flip + 8 shifts (diagonal, horizontal, vertical) of 4 px');
+  await t.rejects(train(options('bad-tta-directions', { ttaShiftDirections: 6 as 8 })), /ttaShiftDirections must be 4 \(diagonal\) or 8/);
   await t.rejects(train(options('bad-tta', { ttaShift: -1 })), /ttaShift must be an integer from 0 to 16/);
   model.dispose();
   t.end();

@@ -21,9 +21,14 @@ export interface EvaluationResult {
   /** confusion[true][predicted] = count. */
   confusion: number[][];
   tta: boolean;
-  /** Pixels of the diagonal shifts averaged in (0: none). */
+  /** Pixels of the shifted views averaged in (0: none). */
   ttaShift: number;
+  /** 4: the diagonal shifts; 8: also the horizontal and vertical ones. */
+  ttaShiftDirections: TtaShiftDirections;
 }
+
+/** Which shifted test-time views: 4 diagonal, or all 8 neighbours on a 3x3 grid. */
+export type TtaShiftDirections = 4 | 8;
 
 export interface Batch {
   images: Tensor;
@@ -39,6 +44,8 @@ export interface EvaluateOptions {
    * directions (each with its mirror image when `tta`); 0 (default): none.
    */
   ttaShift?: number;
+  /** 8: shift in the horizontal and vertical directions too (default 4: diagonal only). */
+  ttaShiftDirections?: TtaShiftDirections;
   /** bfloat16 autocast on this device type. */
   autocastDevice?: 'cuda' | 'cpu';
 }
@@ -49,6 +56,16 @@ const DIAGONALS = [
   [1, -1],
   [-1, 1],
 ] as const;
+const AXES = [
+  [1, 0],
+  [-1, 0],
+  [0, 1],
+  [0, -1],
+] as const;
+
+function shiftDirections(count: TtaShiftDirections): readonly (readonly [number, number])[] {
+  return count === 8 ? [...DIAGONALS, ...AXES] : DIAGONALS;
+}
 
 /** `images` [N, C, H, W] moved by (dy, dx) pixels, with reflected borders. */
 function shifted(images: Tensor, dy: number, dx: number, by: number): Tensor {
@@ -59,12 +76,16 @@ function shifted(images: Tensor, dy: number, dx: number, by: number): Tensor {
 }
 
 /** The model's logits for a batch, averaged over the test-time views the options ask for. */
-export function predictLogits(model: Module, images: Tensor, options: { tta?: boolean; ttaShift?: number; autocastDevice?: 'cuda' | 'cpu' } = {}): Tensor {
+export function predictLogits(
+  model: Module,
+  images: Tensor,
+  options: { tta?: boolean; ttaShift?: number; ttaShiftDirections?: TtaShiftDirections; autocastDevice?: 'cuda' | 'cpu' } = {},
+): Tensor {
   const shift = options.ttaShift ?? 0;
   const views = (x: Tensor): Tensor[] => (options.tta ? [x, x.flip(3)] : [x]);
   const run = (): Tensor => {
     const inputs = views(images);
-    if (shift > 0) for (const [dy, dx] of DIAGONALS) inputs.push(...views(shifted(images, dy * shift, dx * shift, shift)));
+    if (shift > 0) for (const [dy, dx] of shiftDirections(options.ttaShiftDirections ?? 4)) inputs.push(...views(shifted(images, dy * shift, dx * shift, shift)));
     let sum = model.forward(inputs[0]!).float();
     for (const input of inputs.slice(1)) sum = sum.add(model.forward(input).float());
     return inputs.length === 1 ? sum : sum.div(inputs.length);
@@ -73,9 +94,10 @@ export function predictLogits(model: Module, images: Tensor, options: { tta?: bo
 }
 
 /** Describes the views averaged, for reports ('' when there is one view). */
-export function describeTta(tta: boolean, ttaShift: number): string {
+export function describeTta(tta: boolean, ttaShift: number, directions: TtaShiftDirections = 4): string {
   if (!tta && ttaShift === 0) return '';
-  const parts = [...(tta ? ['flip'] : []), ...(ttaShift > 0 ? [`4 diagonal shifts of ${ttaShift} px`] : [])];
+  const shifts = directions === 8 ? `8 shifts (diagonal, horizontal, vertical) of ${ttaShift} px` : `4 diagonal shifts of ${ttaShift} px`;
+  const parts = [...(tta ? ['flip'] : []), ...(ttaShift > 0 ? [shifts] : [])];
   return `TTA: ${parts.join(' + ')}`;
 }
 
@@ -121,6 +143,7 @@ export function evaluate(model: Module, batches: Iterable<Batch>, options: Evalu
     confusion,
     tta: Boolean(options.tta),
     ttaShift: options.ttaShift ?? 0,
+    ttaShiftDirections: options.ttaShiftDirections ?? 4,
   };
 }
 
@@ -130,7 +153,7 @@ export function formatEvaluation(result: EvaluationResult, title = 'Test'): stri
   const width = Math.max(6, ...names.map((n) => n.length)) + 1;
   const cell = Math.max(5, String(Math.max(...result.confusion.flat(), 0)).length + 1);
   const lines: string[] = [];
-  const views = describeTta(result.tta, result.ttaShift);
+  const views = describeTta(result.tta, result.ttaShift, result.ttaShiftDirections);
   lines.push(`${title}: accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}${views === '' ? '' : `, ${views}`}`);
   lines.push('');
   lines.push('Per-class accuracy:');

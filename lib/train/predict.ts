@@ -119,10 +119,12 @@ export async function evaluateCheckpoint(
     });
     try {
       // --no-tta means one view: no mirror and no shifts. Checkpoints from
-      // before ttaShift existed have none.
+      // before ttaShift existed have none, and those from before
+      // ttaShiftDirections used the 4 diagonal shifts.
       const tta = options.tta ?? config.tta;
       const ttaShift = options.tta === false ? 0 : config.ttaShift ?? 0;
-      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta, ttaShift });
+      const ttaShiftDirections = config.ttaShiftDirections ?? 4;
+      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta, ttaShift, ttaShiftDirections });
       return { result, loaded };
     } finally {
       loader.dispose();

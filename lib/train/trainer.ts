@@ -457,7 +457,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     let test: EvaluationResult | null = null;
     if (stopped === 'completed' || stopped === 'early-stopping') {
       const testLoader = evalLoader(data.test);
-      test = evaluate(evalModel(), testLoader.batches(0), { classNames, tta: config.tta, ttaShift: config.ttaShift, autocastDevice });
+      test = evaluate(evalModel(), testLoader.batches(0), { classNames, tta: config.tta, ttaShift: config.ttaShift, ttaShiftDirections: config.ttaShiftDirections, autocastDevice });
       testLoader.dispose();
       const report = formatEvaluation(test, 'Test');
       writeTextAtomic(path.join(runDir, 'test-report.txt'), `${report}\n`);
