@@ -190,10 +190,10 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     tta: true,
     // Flip + the 8 shifts of 4 px (2 px of the original 32x32) on a 3x3
     // grid, each flipped: 18 views, ~55 s of test time here. On the same
-    // weights of three 64x64 runs, 18 views beat the 4 diagonal shifts (10
-    // views) by 0.26, 0.16 and 0.03 points (87.91% -> 88.17% for the lr 0.2
-    // run); at 48x48 the diagonal shifts had added half a point over flip
-    // alone (86.70% -> 87.16%).
+    // weights of two 64x64 runs, 18 views beat the 4 diagonal shifts (10
+    // views) by 0.26 and 0.16 points (87.91% -> 88.17% for this recipe);
+    // at 48x48 the diagonal shifts had added half a point over flip alone
+    // (86.70% -> 87.16%).
     ttaShift: 4,
     ttaShiftDirections: 8,
   },
