@@ -69,7 +69,7 @@ export interface TrainConfig {
   augment: AugmentOptions;
   /** Train early epochs on smaller images, growing to the full size (see progressive.ts); null: off. */
   progressiveResize: ProgressiveResize | null;
-  /** Test-time views shifted diagonally by this many pixels, averaged in (0: none); see evaluate.ts. */
+  /** Test-time views shifted by this many pixels, averaged in (0: none); see ttaShiftDirections and evaluate.ts. */
   ttaShift: number;
   /** 4: the diagonal shifts only; 8: also horizontal and vertical (18 views with the flip). */
   ttaShiftDirections: TtaShiftDirections;
