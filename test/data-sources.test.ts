@@ -171,6 +171,40 @@ t.test('the decode cache: a second run skips decoding; changes to the source or 
   );
 });
 
+t.test('the decode cache of an archive is keyed by its content, and a new version replaces the old entry', async (t) => {
+  const root = path.join(dir, 'keyed-tree');
+  await writeImageFolder(root, { train: randomImageSet(6, 4, 4, CLASSES, 51), test: randomImageSet(3, 4, 4, CLASSES, 52) }, () => 'png');
+  const archive = writeTarGz(path.join(dir, 'keyed.tar.gz'), root, ['train', 'test']);
+  const cacheDir = path.join(dir, 'keyed-cache');
+  const load = (targetSize?: [number, number]) => loadDataset({ data: archive, cacheDir, showProgress: false, targetSize });
+  const entries = () => fs.readdirSync(path.join(cacheDir, 'decoded')).sort();
+
+  const first = await load();
+  const small = await load([2, 2]);
+  t.equal(first.fromCache, false);
+  t.equal(small.fromCache, false);
+
+  // The same bytes put in place again (a fresh copy: new mtime) still hit.
+  const copy = `${archive}.copy`;
+  fs.copyFileSync(archive, copy);
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(copy, later, later);
+  fs.renameSync(copy, archive);
+  t.equal((await load()).fromCache, true, 'a re-placed identical archive is a cache hit');
+
+  // Other content misses, and its entry replaces the old one.
+  fs.rmSync(root, { recursive: true });
+  await writeImageFolder(root, { train: randomImageSet(6, 4, 4, CLASSES, 53), test: randomImageSet(3, 4, 4, CLASSES, 54) }, () => 'png');
+  writeTarGz(archive, root, ['train', 'test']);
+  const changed = await load();
+  t.equal(changed.fromCache, false, 'a changed archive is a cache miss');
+  t.not(changed.cacheFile, first.cacheFile);
+  t.notOk(fs.existsSync(first.cacheFile), 'the entry for the old archive at this size is gone');
+  t.ok(fs.existsSync(small.cacheFile), 'the entry at another target size is kept');
+  t.same(entries(), [path.basename(changed.cacheFile), path.basename(small.cacheFile)].sort(), 'nothing else left behind');
+  t.not(firstDifference(changed.train.images, first.train.images), undefined, 'the new pixels were decoded');
+});
+
 t.test('target size, grayscale and alpha: every image comes out RGB at the target size', async (t) => {
   const root = path.join(dir, 'odd');
   const gray = new Uint8Array(4 * 6).map((_, i) => i * 10);

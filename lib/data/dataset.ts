@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheFileFor, readDecodeCache, resolveCacheDir, writeDecodeCache } from './cache';
 import { createProgressPrinter } from './progress';
-import { CIFAR10_ARCHIVE_NAME, CIFAR10_BINARY_MD5, downloadVerified, md5OfFile, type DownloadOptions } from './sources/download';
+import { CIFAR10_ARCHIVE_NAME, CIFAR10_BINARY_MD5, downloadVerified, type DownloadOptions } from './sources/download';
+import { digestOfFile } from '../util/hash';
 import { openSource } from './sources';
 import type { ImageSet, ProgressEvent, ProgressListener, TargetSize } from './types';
 
@@ -56,7 +57,8 @@ function combineListeners(...listeners: (ProgressListener | undefined)[]): Progr
  *
  * The first run for a source decodes every image (in parallel) and stores
  * the result in the cache folder; later runs read that file instead, as
- * long as the source's files keep their paths, sizes and mtimes.
+ * long as the source keeps its path and content: an archive's SHA-256, a
+ * folder's file names, sizes and mtimes.
  */
 export async function loadDataset(options: LoadDatasetOptions = {}): Promise<LoadedDataset> {
   const cacheDir = resolveCacheDir(options.cacheDir);
@@ -72,7 +74,7 @@ export async function loadDataset(options: LoadDatasetOptions = {}): Promise<Loa
     if (isDefault && !fs.existsSync(dataPath)) await download();
 
     let source = openSource(dataPath);
-    let fingerprint = source.fingerprint(options.targetSize);
+    let fingerprint = await source.fingerprint(options.targetSize);
     let cacheFile = cacheFileFor(cacheDir, fingerprint);
     const useCache = options.useCache ?? true;
     if (useCache) {
@@ -86,12 +88,12 @@ export async function loadDataset(options: LoadDatasetOptions = {}): Promise<Loa
       // Our own download was verified before it was saved; a file put there
       // by hand (or damaged since) is checked before its images are used.
       const md5 = (options.download?.md5 ?? CIFAR10_BINARY_MD5).toLowerCase();
-      if ((await md5OfFile(dataPath)) !== md5) {
+      if ((await digestOfFile(dataPath, 'md5')) !== md5) {
         onProgress?.({ phase: 'download', done: 0, message: `${dataPath} does not have the expected MD5; downloading it again` });
         fs.rmSync(dataPath, { force: true });
         await download();
         source = openSource(dataPath);
-        fingerprint = source.fingerprint(options.targetSize);
+        fingerprint = await source.fingerprint(options.targetSize);
         cacheFile = cacheFileFor(cacheDir, fingerprint);
       }
     }

@@ -21,7 +21,8 @@
  * Sources (`data`): an image folder `train/<class>/*.{jpg,jpeg,png,webp}` +
  * `test/<class>/*`, a `.tar.gz` of one, a `cifar-10-batches-bin` folder, or
  * its `.tar.gz`. Decoded images are cached in `$TORCHTS_HOME` (default
- * `~/.cache/torchts`), keyed by the source's paths, sizes and mtimes.
+ * `~/.cache/torchts`), keyed by the source's path and content (an archive's
+ * SHA-256; a folder's file names, sizes and mtimes).
  * Errors about sources are {@link DataError}s (code `ERR_TORCHTS_DATA`)
  * naming the file at fault.
  */

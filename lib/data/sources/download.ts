@@ -5,7 +5,6 @@
 // written, atomically, to its final name. So a partial, interrupted or
 // wrong download never lands where a later run would use it.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { writeAll, writeFileAtomic } from '../../io/atomic';
@@ -33,13 +32,6 @@ const MAX_REDIRECTS = 5;
 
 export function cifar10Url(options: DownloadOptions = {}): string {
   return options.url ?? process.env[CIFAR10_URL_ENV] ?? CIFAR10_BINARY_URL;
-}
-
-/** MD5 of a file, hex. */
-export async function md5OfFile(file: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function offlineAdvice(url: string, target: string): string {
