@@ -19,6 +19,15 @@ const COMMON: Options = {
   device: { type: 'string' },
 };
 
+/** eval and predict: a trained model on a device, in a precision. */
+const INFERENCE: Options = { ...COMMON, amp: { type: 'string' } };
+
+function inferenceAmp(values: Record<string, unknown>): 'bf16' | 'off' | undefined {
+  const amp = values.amp;
+  if (amp === undefined || amp === 'bf16' || amp === 'off') return amp;
+  throw new UsageError(`--amp must be bf16 or off, got '${String(amp)}'`);
+}
+
 const TRAIN_OPTIONS: Options = {
   ...COMMON,
   data: { type: 'string' },
@@ -102,6 +111,8 @@ Output:
 Evaluates the best (else last) checkpoint of a run on the test split.
   --data <path>            data to evaluate on (default: what the run trained on)
   --batch-size <n>         --tta / --no-tta       --device <d>
+  --amp <mode>             bf16 | off (default: as the run trained, which reproduces
+                           the test accuracy it printed)
   --json <file>            also write the results as JSON`,
   predict: `Usage: torchts predict <run-dir|checkpoint> <image> [<image> ...] [options]
 
@@ -110,7 +121,7 @@ size the model was trained on).
   --top-k <k>              default 3
   --tta                    average with the mirror image
   --json                   print JSON instead of text
-  --device <d>`,
+  --device <d>             --amp <mode>  bf16 | off (default: as the run trained)`,
   summary: `Usage: torchts summary [options]
 
 Prints layer names and types, output shapes, parameter counts and a memory estimate.
@@ -202,7 +213,7 @@ async function runTrain(argv: string[]): Promise<number> {
 }
 
 async function runEval(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON, data: { type: 'string' }, 'batch-size': { type: 'string' }, tta: { type: 'boolean' }, 'no-tta': { type: 'boolean' }, json: { type: 'string' } }, 'eval');
+  const { values, positionals } = parse(argv, { ...INFERENCE, data: { type: 'string' }, 'batch-size': { type: 'string' }, tta: { type: 'boolean' }, 'no-tta': { type: 'boolean' }, json: { type: 'string' } }, 'eval');
   if (values.help) return help('eval');
   if (positionals.length !== 1) throw new UsageError(`eval needs one run folder or checkpoint (see 'torchts eval --help')`);
   const tta = values.tta ? true : values['no-tta'] ? false : undefined;
@@ -211,9 +222,11 @@ async function runEval(argv: string[]): Promise<number> {
     tta,
     batchSize: number(values, 'batch-size', true),
     device: values.device as never,
+    amp: inferenceAmp(values),
   });
   loaded.model.dispose();
-  const report = formatEvaluation(result, `Test (${path.basename(loaded.file)}, ${loaded.weights === 'ema' ? 'averaged weights' : 'weights'})`);
+  const precision = loaded.precision.autocastDevice === undefined ? 'float32' : 'bf16 autocast';
+  const report = formatEvaluation(result, `Test (${path.basename(loaded.file)}, ${loaded.weights === 'ema' ? 'averaged weights' : 'weights'}, ${precision})`);
   process.stdout.write(`${report}\n`);
   const outDir = path.dirname(loaded.file);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -225,13 +238,13 @@ async function runEval(argv: string[]): Promise<number> {
 }
 
 async function runPredict(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON, 'top-k': { type: 'string' }, tta: { type: 'boolean' }, json: { type: 'boolean' } }, 'predict');
+  const { values, positionals } = parse(argv, { ...INFERENCE, 'top-k': { type: 'string' }, tta: { type: 'boolean' }, json: { type: 'boolean' } }, 'predict');
   if (values.help) return help('predict');
   if (positionals.length < 2) throw new UsageError(`predict needs a run folder or checkpoint and at least one image (see 'torchts predict --help')`);
   const [checkpoint, ...files] = positionals as [string, ...string[]];
   const topK = number(values, 'top-k', true);
   if (topK !== undefined && topK < 1) throw new UsageError(`--top-k must be at least 1, got ${topK}`);
-  const predictions = await predict(checkpoint, files, { topK, tta: Boolean(values.tta), device: values.device as never });
+  const predictions = await predict(checkpoint, files, { topK, tta: Boolean(values.tta), device: values.device as never, amp: inferenceAmp(values) });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(predictions, null, 2)}\n`);
   } else {

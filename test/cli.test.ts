@@ -65,7 +65,7 @@ t.test('train, eval, predict and summary on an image folder', async (t) => {
   const data = path.join(root, 'colours');
   await writeFolder(data);
   const runDir = path.join(root, 'run');
-  const trained = cli('train', '--data', data, '--epochs', '3', '--batch-size', '8', '--lr', '0.05', '--val-fraction', '0', '--run-dir', runDir, '--device', 'cpu', '--threads', '2');
+  const trained = cli('train', '--data', data, '--epochs', '3', '--batch-size', '8', '--lr', '0.05', '--val-fraction', '0', '--run-dir', runDir, '--device', 'cpu', '--threads', '2', '--amp', 'bf16', '--channels-last');
   t.equal(trained.status, 0, trained.stderr);
   t.match(trained.stdout, /Epoch 3\/3/, 'one line per epoch in a non-TTY log');
   t.match(trained.stdout, /Test: accuracy \d+\.\d+%/);
@@ -76,6 +76,23 @@ t.test('train, eval, predict and summary on an image folder', async (t) => {
   t.match(evaluated.stdout, /accuracy \d+\.\d+% \(\d+\/18\)/);
   t.match(evaluated.stdout, /Confusion matrix \(rows: true class, columns: predicted\):/);
   t.match(evaluated.stdout, /Saved .*eval-.*\.json/);
+  // By default eval runs as the run trained (bf16 autocast, channels_last),
+  // so it reproduces the trainer's own test pass to the last bit.
+  t.match(evaluated.stdout, /Test \(last\.safetensors, weights, bf16 autocast\)/);
+  const trainerTest = JSON.parse(fs.readFileSync(path.join(runDir, 'test-results.json'), 'utf8')) as { loss: number; correct: number };
+  const evalJson = (name: string) => JSON.parse(fs.readFileSync(path.join(runDir, name), 'utf8')) as { loss: number; correct: number };
+  const asTrained = cli('eval', runDir, '--device', 'cpu', '--json', path.join(runDir, 'as-trained.json'));
+  t.equal(asTrained.status, 0, asTrained.stderr);
+  t.equal(evalJson('as-trained.json').loss, trainerTest.loss, 'eval loss equals the trainer test loss exactly');
+  t.equal(evalJson('as-trained.json').correct, trainerTest.correct);
+  const fp32 = cli('eval', runDir, '--device', 'cpu', '--amp', 'off', '--json', path.join(runDir, 'fp32.json'));
+  t.equal(fp32.status, 0, fp32.stderr);
+  t.match(fp32.stdout, /Test \(last\.safetensors, weights, float32\)/);
+  t.not(evalJson('fp32.json').loss, trainerTest.loss, '--amp off really runs in float32 (another loss)');
+  t.ok(Math.abs(evalJson('fp32.json').loss - trainerTest.loss) < 0.05, 'and a close one');
+  const badAmp = cli('eval', runDir, '--amp', 'fp16');
+  t.equal(badAmp.status, 1);
+  t.match(badAmp.stderr, /^torchts eval: --amp must be bf16 or off, got 'fp16'/);
 
   const images = CLASSES.map((name) => path.join(data, 'test', name, '0.png'));
   const predicted = cli('predict', runDir, ...images, '--top-k', '2', '--device', 'cpu');

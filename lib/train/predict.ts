@@ -13,6 +13,7 @@ import { cuda } from '../runtime';
 import { loadCheckpoint, type CheckpointMeta } from './checkpoint';
 import { ConfigError } from './config';
 import { evaluate, predictLogits, type EvaluationResult } from './evaluate';
+import { resolvePrecision, type Precision } from './precision';
 
 export interface LoadedModel {
   model: ResNet;
@@ -21,6 +22,17 @@ export interface LoadedModel {
   /** Which weights were loaded: the moving average when the run kept one. */
   weights: 'ema' | 'model';
   file: string;
+  /** Autocast and memory format for inference: the run's, unless overridden. */
+  precision: Precision;
+}
+
+export interface InferenceOptions {
+  device?: Device | 'auto';
+  /**
+   * 'bf16' or 'off' (float32). Default: what the run trained with on this
+   * device, so that evaluation reproduces the trainer's test accuracy.
+   */
+  amp?: 'bf16' | 'off';
 }
 
 /** A run folder (its best checkpoint, else last) or a checkpoint file. */
@@ -34,7 +46,10 @@ export function resolveCheckpoint(location: string): string {
   throw new ConfigError(`${location} holds no best.safetensors or last.safetensors`);
 }
 
-export function loadTrainedModel(location: string, options: { device?: Device | 'auto' } = {}): LoadedModel {
+export function loadTrainedModel(location: string, options: InferenceOptions = {}): LoadedModel {
+  if (options.amp !== undefined && options.amp !== 'bf16' && options.amp !== 'off') {
+    throw new ConfigError(`amp must be 'bf16' or 'off', got ${JSON.stringify(options.amp)}`);
+  }
   const file = resolveCheckpoint(location);
   const contents = loadCheckpoint(file);
   const { config, data } = contents.meta;
@@ -43,12 +58,15 @@ export function loadTrainedModel(location: string, options: { device?: Device | 
   const model = factory({ numClasses: data.classNames.length, stem: config.stem });
   const weights = contents.ema ?? contents.model;
   model.loadStateDict(weights);
+  // Checkpoints from before amp/channelsLast were configurable trained in float32, contiguous.
+  const precision = resolvePrecision({ amp: options.amp ?? config.amp, channelsLast: config.channelsLast }, device);
   model.to(device).eval();
+  if (precision.channelsLast) model.to('channelsLast');
   contents.model.forEach((t) => t.dispose());
   contents.ema?.forEach((t) => t.dispose());
   contents.optimizer?.state.forEach((t) => t.dispose());
   contents.rngState?.dispose();
-  return { model, meta: contents.meta, device, weights: contents.ema !== null ? 'ema' : 'model', file };
+  return { model, meta: contents.meta, device, weights: contents.ema !== null ? 'ema' : 'model', file, precision };
 }
 
 export interface Prediction {
@@ -60,7 +78,7 @@ export interface Prediction {
 export async function predict(
   location: string,
   files: readonly string[],
-  options: { topK?: number; tta?: boolean; device?: Device | 'auto' } = {},
+  options: InferenceOptions & { topK?: number; tta?: boolean } = {},
 ): Promise<Prediction[]> {
   if (files.length === 0) throw new ConfigError('predict needs at least one image file');
   const loaded = loadTrainedModel(location, options);
@@ -76,8 +94,10 @@ export async function predict(
           .float()
           .div(255)
           .sub(tensor(mean).reshape([1, 3, 1, 1]).to(loaded.device))
-          .div(tensor(std).reshape([1, 3, 1, 1]).to(loaded.device));
-        const probabilities = softmax(predictLogits(loaded.model, images, { tta: options.tta ?? false }), 1);
+          .div(tensor(std).reshape([1, 3, 1, 1]).to(loaded.device))
+          .contiguous(loaded.precision.memoryFormat);
+        const logits = predictLogits(loaded.model, images, { tta: options.tta ?? false, autocastDevice: loaded.precision.autocastDevice });
+        const probabilities = softmax(logits, 1);
         const { values, indices } = probabilities.topk(topK, { dim: 1 });
         const p = values.dataSync() as Float32Array;
         const k = indices.dataSync() as BigInt64Array;
@@ -99,7 +119,7 @@ export async function predict(
 /** Evaluates a checkpoint on a data set's test split (default: the data it was trained on). */
 export async function evaluateCheckpoint(
   location: string,
-  options: { data?: string; cacheDir?: string; tta?: boolean; batchSize?: number; device?: Device | 'auto' } = {},
+  options: InferenceOptions & { data?: string; cacheDir?: string; tta?: boolean; batchSize?: number } = {},
 ): Promise<{ result: EvaluationResult; loaded: LoadedModel }> {
   const loaded = loadTrainedModel(location, options);
   try {
@@ -116,6 +136,7 @@ export async function evaluateCheckpoint(
       seed: 0,
       mean: info.mean,
       std: info.std,
+      memoryFormat: loaded.precision.memoryFormat,
     });
     try {
       // --no-tta means one view: no mirror and no shifts. Checkpoints from
@@ -124,7 +145,7 @@ export async function evaluateCheckpoint(
       const tta = options.tta ?? config.tta;
       const ttaShift = options.tta === false ? 0 : config.ttaShift ?? 0;
       const ttaShiftDirections = config.ttaShiftDirections ?? 4;
-      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta, ttaShift, ttaShiftDirections });
+      const result = evaluate(loaded.model, loader.batches(0), { classNames: info.classNames, tta, ttaShift, ttaShiftDirections, autocastDevice: loaded.precision.autocastDevice });
       return { result, loaded };
     } finally {
       loader.dispose();

@@ -28,6 +28,7 @@ import { MetricsLogger } from './metrics-log';
 import { CurvesPlotter } from './plots';
 import { imageSizeForEpoch, resizeBatch } from './progressive';
 import { ProgressReporter, type ProgressOptions } from './progress';
+import { resolvePrecision } from './precision';
 
 export type StopReason = 'completed' | 'early-stopping' | 'interrupted' | 'non-finite-loss';
 
@@ -209,10 +210,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   // ---- device and threads ----------------------------------------------------
   const device = resolveDevice(config);
   if (config.threads !== undefined) setNumThreads(config.threads);
-  const onCuda = device !== 'cpu';
-  const useAmp = config.amp === 'bf16' || (config.amp === 'auto' && onCuda);
-  const channelsLast = config.channelsLast === 'auto' ? onCuda : config.channelsLast;
-  const autocastDevice = useAmp ? (onCuda ? 'cuda' : 'cpu') : undefined;
+  const { autocastDevice, channelsLast, memoryFormat } = resolvePrecision(config, device);
 
   // ---- data ------------------------------------------------------------------
   const data = dataset ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
@@ -227,7 +225,6 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     width: data.train.width,
     source: data.source ?? 'custom',
   };
-  const memoryFormat = channelsLast ? 'channelsLast' : 'contiguous';
   const trainLoader = new DeviceLoader(split.train, {
     batchSize: config.batchSize,
     device,
