@@ -24,6 +24,12 @@ const CASES: Case[] = [
   { id: 'conv_strided_grouped_nobias', spec: { kind: 'conv2d', inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2, padding: 1, groups: 2, bias: false }, input: [2, 4, 9, 9] },
   { id: 'conv_dilated', spec: { kind: 'conv2d', inChannels: 2, outChannels: 3, kernelSize: 3, dilation: 2, padding: 2 }, input: [1, 2, 7, 7] },
   { id: 'conv_7x7_stem', spec: { kind: 'conv2d', inChannels: 3, outChannels: 8, kernelSize: 7, stride: 2, padding: 3, bias: false }, input: [2, 3, 16, 16] },
+  // Maps with no more pixels than the kernel has taps: Conv2d runs these as one matmul (native/modules.cc).
+  { id: 'conv_1x1_map', spec: { kind: 'conv2d', inChannels: 6, outChannels: 5, kernelSize: 3, padding: 1 }, input: [3, 6, 1, 1] },
+  { id: 'conv_2x2_map_nobias', spec: { kind: 'conv2d', inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1, bias: false }, input: [2, 4, 2, 2] },
+  { id: 'conv_2x2_map_strided', spec: { kind: 'conv2d', inChannels: 4, outChannels: 5, kernelSize: 3, stride: 2, padding: 1 }, input: [2, 4, 2, 2] },
+  { id: 'conv_3x3_map_unpadded', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: 3 }, input: [2, 3, 3, 3] },
+  { id: 'conv_rect_map', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: [3, 2], stride: [1, 2], padding: [1, 0] }, input: [2, 3, 2, 3] },
   { id: 'conv_reflect', spec: { kind: 'conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1, paddingMode: 'reflect' }, input: [1, 2, 5, 5] },
   { id: 'bn', spec: { kind: 'batchnorm2d', numFeatures: 4 }, input: [6, 4, 5, 5], steps: 4 },
   { id: 'bn_momentum_eps', spec: { kind: 'batchnorm2d', numFeatures: 3, momentum: 0.3, eps: 1e-3 }, input: [4, 3, 4, 4], steps: 3 },
@@ -98,6 +104,26 @@ t.test('leaf modules match torch.nn', (t) => {
     const result = compareTensors(value, reference, tol);
     t.ok(result.ok, `${name}: ${result.message}`);
   }
+  t.end();
+});
+
+t.test('convs on tiny maps (run as a matmul) behave as conv2d under autocast, channels_last and bad input', (t) => {
+  tt.manualSeed(7);
+  const conv = new nn.Conv2d(16, 24, 3, { padding: 1, bias: false });
+  for (const size of [1, 2]) {
+    const x = tt.randn([8, 16, size, size]).contiguous('channelsLast');
+    const direct = tt.F.conv2d(x, conv.weight, null, { padding: 1 });
+    const fp32 = compareTensors(conv.forward(x), direct, TOL);
+    t.ok(fp32.ok, `${size}x${size}: float32 equals aten conv2d (${fp32.message})`);
+    t.ok(conv.forward(x).isContiguous('channelsLast'), `${size}x${size}: a channels_last input gives a channels_last output, as conv2d does`);
+    const bf16 = tt.autocast('cpu', () => conv.forward(x), { dtype: 'bfloat16' });
+    const bf16Direct = tt.autocast('cpu', () => tt.F.conv2d(x, conv.weight, null, { padding: 1 }), { dtype: 'bfloat16' });
+    t.equal(bf16.dtype, 'bfloat16', `${size}x${size}: bfloat16 under autocast`);
+    const close = compareTensors(bf16.float(), bf16Direct.float(), { rtol: 2e-2, atol: 2e-2 });
+    t.ok(close.ok, `${size}x${size}: bfloat16 result close to aten conv2d's (${close.message})`);
+  }
+  t.throws(() => conv.forward(tt.randn([2, 15, 2, 2])), { message: /expected input\[2, 15, 2, 2\] to have 16 channels/ }, "a wrong channel count gets conv2d's own error");
+  t.throws(() => conv.forward(tt.randn([2, 16, 2, 2], { dtype: 'float64' })), /dtype|type/, 'a dtype mismatch is a JS error');
   t.end();
 });
 

@@ -130,7 +130,10 @@ t.test('early stopping and reduce-on-plateau fire when they should', async (t) =
       schedule: 'plateau',
       plateau: { monitor: 'valLoss', factor: 0.5, patience: 0, threshold: 1e-4, cooldown: 0, minLr: 0 },
       valFraction: 0.25,
-      epochs: 12,
+      // Room to stop: the first epochs' validation losses fall from huge
+      // values (running BN statistics still settling), and where the last
+      // improvement lands depends on float rounding.
+      epochs: 30,
       earlyStopping: { monitor: 'valLoss', patience, minDelta: 0, restoreBest: true },
     }),
   );

@@ -3,7 +3,18 @@
 import * as nn from '../../lib/nn';
 
 export type LayerSpec =
-  | { kind: 'conv2d'; inChannels: number; outChannels: number; kernelSize: number; stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean; paddingMode?: 'zeros' | 'reflect' }
+  | {
+      kind: 'conv2d';
+      inChannels: number;
+      outChannels: number;
+      kernelSize: number | [number, number];
+      stride?: number | [number, number];
+      padding?: number | [number, number];
+      dilation?: number;
+      groups?: number;
+      bias?: boolean;
+      paddingMode?: 'zeros' | 'reflect';
+    }
   | { kind: 'batchnorm2d'; numFeatures: number; eps?: number; momentum?: number | null; affine?: boolean; trackRunningStats?: boolean }
   | { kind: 'linear'; inFeatures: number; outFeatures: number; bias?: boolean }
   | { kind: 'maxpool2d'; kernelSize: number; stride?: number; padding?: number; ceilMode?: boolean }
