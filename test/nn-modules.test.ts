@@ -24,12 +24,13 @@ const CASES: Case[] = [
   { id: 'conv_strided_grouped_nobias', spec: { kind: 'conv2d', inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2, padding: 1, groups: 2, bias: false }, input: [2, 4, 9, 9] },
   { id: 'conv_dilated', spec: { kind: 'conv2d', inChannels: 2, outChannels: 3, kernelSize: 3, dilation: 2, padding: 2 }, input: [1, 2, 7, 7] },
   { id: 'conv_7x7_stem', spec: { kind: 'conv2d', inChannels: 3, outChannels: 8, kernelSize: 7, stride: 2, padding: 3, bias: false }, input: [2, 3, 16, 16] },
-  // Maps with no more pixels than the kernel has taps: Conv2d runs these as one matmul (native/modules.cc).
+  // Maps with at most half as many pixels as the kernel has taps: Conv2d runs these as one matmul (native/modules.cc).
   { id: 'conv_1x1_map', spec: { kind: 'conv2d', inChannels: 6, outChannels: 5, kernelSize: 3, padding: 1 }, input: [3, 6, 1, 1] },
   { id: 'conv_2x2_map_nobias', spec: { kind: 'conv2d', inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1, bias: false }, input: [2, 4, 2, 2] },
   { id: 'conv_2x2_map_strided', spec: { kind: 'conv2d', inChannels: 4, outChannels: 5, kernelSize: 3, stride: 2, padding: 1 }, input: [2, 4, 2, 2] },
-  { id: 'conv_3x3_map_unpadded', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: 3 }, input: [2, 3, 3, 3] },
-  { id: 'conv_rect_map', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: [3, 2], stride: [1, 2], padding: [1, 0] }, input: [2, 3, 2, 3] },
+  { id: 'conv_1x3_kernel_1x1_map', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: [1, 3], padding: [0, 1] }, input: [2, 3, 1, 1] },
+  { id: 'conv_rect_map', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: [3, 2], stride: [1, 2], padding: [1, 0] }, input: [2, 3, 1, 3] },
+  { id: 'conv_3x3_map', spec: { kind: 'conv2d', inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 }, input: [2, 3, 3, 3] },
   { id: 'conv_reflect', spec: { kind: 'conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1, paddingMode: 'reflect' }, input: [1, 2, 5, 5] },
   { id: 'bn', spec: { kind: 'batchnorm2d', numFeatures: 4 }, input: [6, 4, 5, 5], steps: 4 },
   { id: 'bn_momentum_eps', spec: { kind: 'batchnorm2d', numFeatures: 3, momentum: 0.3, eps: 1e-3 }, input: [4, 3, 4, 4], steps: 3 },
