@@ -1,5 +1,7 @@
 // Leaf modules: thin handles on torch::nn modules, so initialisation and
-// forward semantics are exactly libtorch's (= PyTorch's). Composite modules
+// forward semantics are exactly libtorch's (= PyTorch's). One exception in
+// how, not what: Conv2d runs convs on tiny maps as a matmul (the same
+// function, summed in another order; see LoweredConv2d). Composite modules
 // (blocks, ResNet) are TypeScript (lib/nn/).
 #include "common.h"
 
