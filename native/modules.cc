@@ -125,16 +125,22 @@ struct ConvGeometry {
   int64_t kh, kw, sh, sw, ph, pw;
 };
 
-// Whether LoweredConv2d applies: zeros padding, no groups or dilation, and
-// an input with at most half as many pixels as the kernel has taps (1x1
-// kernels are matmuls already).
-bool UseLoweredConv(const torch::nn::detail::ConvNdOptions<2>& options, const at::Tensor& input) {
+// The geometry for LoweredConv2d when it applies: zeros padding, no groups
+// or dilation, an input with at most half as many pixels as the kernel has
+// taps (1x1 kernels are matmuls already), and input that conv2d would
+// accept. Otherwise nullopt, and conv2d runs (and reports bad input itself).
+std::optional<ConvGeometry> TinyMapGeometry(const torch::nn::detail::ConvNdOptions<2>& options, const at::Tensor& input) {
   const auto& dilation = *options.dilation();
-  if (input.dim() != 4 || options.groups() != 1 || dilation[0] != 1 || dilation[1] != 1) return false;
-  if (!std::holds_alternative<torch::ExpandingArray<2>>(options.padding())) return false;
-  if (!std::holds_alternative<torch::enumtype::kZeros>(options.padding_mode())) return false;
-  const int64_t taps = (*options.kernel_size())[0] * (*options.kernel_size())[1];
-  return taps > 1 && 2 * input.size(2) * input.size(3) <= taps;
+  if (input.dim() != 4 || input.size(1) != options.in_channels()) return std::nullopt;
+  if (options.groups() != 1 || dilation[0] != 1 || dilation[1] != 1) return std::nullopt;
+  if (!std::holds_alternative<torch::enumtype::kZeros>(options.padding_mode())) return std::nullopt;
+  const auto* padding = std::get_if<torch::ExpandingArray<2>>(&options.padding());
+  if (padding == nullptr) return std::nullopt;
+  const ConvGeometry g{(*options.kernel_size())[0], (*options.kernel_size())[1], (*options.stride())[0], (*options.stride())[1], (**padding)[0], (**padding)[1]};
+  const int64_t taps = g.kh * g.kw;
+  if (taps == 1 || 2 * input.size(2) * input.size(3) > taps) return std::nullopt;
+  if (input.size(2) + 2 * g.ph < g.kh || input.size(3) + 2 * g.pw < g.kw) return std::nullopt;  // no output pixel
+  return g;
 }
 
 at::Tensor LoweredConv2d(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias, const ConvGeometry& g) {
@@ -146,18 +152,24 @@ at::Tensor LoweredConv2d(const at::Tensor& input, const at::Tensor& weight, cons
   // taps[p][q]: kernel position from output pixel p to input pixel q.
   std::vector<int64_t> taps;
   taps.reserve(outHeight * outWidth * height * width);
+  bool needsZeroTap = false;
   for (int64_t oy = 0; oy < outHeight; ++oy) {
     for (int64_t ox = 0; ox < outWidth; ++ox) {
       for (int64_t iy = 0; iy < height; ++iy) {
         for (int64_t ix = 0; ix < width; ++ix) {
           const int64_t ky = iy - (oy * g.sh - g.ph), kx = ix - (ox * g.sw - g.pw);
-          taps.push_back(ky >= 0 && ky < g.kh && kx >= 0 && kx < g.kw ? ky * g.kw + kx : zeroTap);
+          const bool joined = ky >= 0 && ky < g.kh && kx >= 0 && kx < g.kw;
+          taps.push_back(joined ? ky * g.kw + kx : zeroTap);
+          needsZeroTap = needsZeroTap || !joined;
         }
       }
     }
   }
   at::Tensor index = at::tensor(taps, at::TensorOptions().dtype(at::kLong)).to(weight.device());
-  at::Tensor kernel = at::cat({weight.reshape({out, in, zeroTap}), at::zeros({out, in, 1}, weight.options())}, 2);
+  // Appending the zero tap copies the whole kernel, so only when a pair of
+  // pixels has no tap; in ResNet's 3x3 convs on 1x1 and 2x2 maps every pair has one.
+  at::Tensor kernel = weight.reshape({out, in, zeroTap});
+  if (needsZeroTap) kernel = at::cat({kernel, at::zeros({out, in, 1}, weight.options())}, 2);
   at::Tensor matrix = kernel.index_select(2, index)
                           .reshape({out, in, outHeight * outWidth, height * width})
                           .permute({1, 3, 0, 2})
@@ -185,13 +197,8 @@ std::unique_ptr<ModuleBox> MakeConv2d(const Options& o) {
   auto box = Box("Conv2d", torch::nn::Conv2d(options));
   auto impl = std::static_pointer_cast<torch::nn::Conv2dImpl>(box->module);
   box->forward = [impl](const at::Tensor& input) {
-    const auto& o = impl->options;
-    if (!UseLoweredConv(o, input) || input.size(1) != o.in_channels()) return impl->forward(input);
-    const auto& padding = std::get<torch::ExpandingArray<2>>(o.padding());
-    const ConvGeometry geometry{(*o.kernel_size())[0], (*o.kernel_size())[1], (*o.stride())[0], (*o.stride())[1], (*padding)[0], (*padding)[1]};
-    // Too small for even one output pixel: conv2d's own error says so.
-    if (input.size(2) + 2 * geometry.ph < geometry.kh || input.size(3) + 2 * geometry.pw < geometry.kw) return impl->forward(input);
-    return LoweredConv2d(input, impl->weight, impl->bias, geometry);
+    const auto geometry = TinyMapGeometry(impl->options, input);
+    return geometry ? LoweredConv2d(input, impl->weight, impl->bias, *geometry) : impl->forward(input);
   };
   return box;
 }

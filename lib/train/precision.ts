@@ -19,6 +19,6 @@ export function resolvePrecision(config: { amp?: TrainConfig['amp']; channelsLas
   const onCuda = device !== 'cpu';
   const amp = config.amp ?? 'off';
   const useAmp = amp === 'bf16' || (amp === 'auto' && onCuda);
-  const channelsLast = (config.channelsLast ?? false) === 'auto' ? onCuda : config.channelsLast === true;
+  const channelsLast = config.channelsLast === 'auto' ? onCuda : config.channelsLast === true;
   return { autocastDevice: useAmp ? (onCuda ? 'cuda' : 'cpu') : undefined, channelsLast, memoryFormat: channelsLast ? 'channelsLast' : 'contiguous' };
 }
