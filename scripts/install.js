@@ -13,13 +13,12 @@ function fail(message) {
   process.exit(1);
 }
 
-// Extra CMake definitions a CUDA libtorch from a pip wheel needs: the CUDA
+// CMake definitions for the device: a CPU build of a CUDA libtorch skips its
+// CUDA targets; a CUDA libtorch from a pip wheel needs the CUDA
 // toolkit for headers, and the wheel's own NVRTC (the toolkit's may differ).
-function cudaDefinitions(libtorch) {
-  if (!libtorch.cuda) return [];
-  const defs = [];
-  const toolkit = process.env.CUDA_HOME || process.env.CUDA_PATH || '/usr/local/cuda';
-  if (fs.existsSync(toolkit)) defs.push(`CUDA_TOOLKIT_ROOT_DIR=${toolkit}`);
+function deviceDefinitions(libtorch) {
+  if (libtorch.build !== 'cuda') return libtorch.cuda ? ['TORCHTS_CPU_ONLY=ON'] : [];
+  const defs = [`CUDA_TOOLKIT_ROOT_DIR=${libtorch.cudaToolkit}`];
   const sitePackages = path.dirname(libtorch.root);
   for (const sub of ['cu13', 'cu12', 'cuda_nvrtc']) {
     const dir = path.join(sitePackages, 'nvidia', sub, 'lib');
@@ -34,10 +33,30 @@ function cudaDefinitions(libtorch) {
   return defs;
 }
 
+function firstLine(command, args) {
+  const probe = spawnSync(command, args, { encoding: 'utf8' });
+  return probe.error || probe.status !== 0 ? null : probe.stdout.split('\n')[0].trim();
+}
+
+// What to tell the user when cmake-js fails: the first error in its output is
+// the cause; this names the tools found and the usual fixes for what is missing.
+function buildFailureAdvice(libtorch) {
+  const cmake = firstLine('cmake', ['--version']);
+  const cxx = firstLine(process.env.CXX || 'g++', ['--version']);
+  const lines = ['cmake-js could not configure or compile the addon: the first error in the output above is the cause.'];
+  lines.push(`  cmake: ${cmake || 'NOT FOUND (`apt-get install cmake`; 3.18 or newer)'}`);
+  lines.push(`  C++ compiler: ${cxx || 'NOT FOUND (`apt-get install g++`; C++20, g++ 10 or newer)'}`);
+  if (libtorch.build === 'cuda') {
+    lines.push(`  CUDA build: toolkit ${libtorch.cudaToolkit}; to build for CPU instead: TORCHTS_CUDA=0 npm run build`);
+  }
+  lines.push('Retry with `npm run build`.');
+  return lines.join('\n');
+}
+
 function build(libtorch) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const outDir = process.env.TORCHTS_BUILD_DIR || path.join(projectRoot, 'build');
-  const defs = [`LIBTORCH_ROOT=${libtorch.root}`, ...cudaDefinitions(libtorch)];
+  const defs = [`LIBTORCH_ROOT=${libtorch.root}`, ...deviceDefinitions(libtorch)];
   // Extra CMake definitions, written as for cmake (-DNAME=VALUE); cmake-js
   // reads its own -D as another flag, so they are passed as --CDNAME=VALUE.
   const extra = (process.env.TORCHTS_CMAKE_ARGS || '')
@@ -46,17 +65,12 @@ function build(libtorch) {
     .map((arg) => (arg.startsWith('-D') ? `--CD${arg.slice(2)}` : arg));
   const args = [cmakeJs, 'build', '--out', outDir, '--parallel', String(Math.max(1, require('node:os').availableParallelism())),
     ...defs.map((d) => `--CD${d}`), ...extra];
-  console.error(`torchts: building the addon against libtorch ${libtorch.version} (${libtorch.cuda ? 'CUDA' : 'CPU'}) from ${libtorch.source}`);
+  console.error(`torchts: building the addon against libtorch ${libtorch.version} (${libtorch.build === 'cuda' ? 'CUDA' : 'CPU'}) from ${libtorch.source}`);
   console.error(`torchts:   ${libtorch.root}`);
+  if (libtorch.cpuReason) console.error(`torchts: building for CPU only although this libtorch has CUDA: ${libtorch.cpuReason}`);
   const started = Date.now();
   const result = spawnSync(process.execPath, args, { cwd: projectRoot, stdio: 'inherit' });
-  if (result.status !== 0) {
-    fail(
-      'cmake-js could not compile the addon (see the compiler output above).\n' +
-        'It needs cmake >= 3.18 and a C++20 compiler (g++ >= 10): `apt-get install cmake g++`.\n' +
-        'Retry with `npm run build`.',
-    );
-  }
+  if (result.status !== 0) fail(buildFailureAdvice(libtorch));
   const addon = path.join(outDir, 'Release', 'torchts.node');
   fs.writeFileSync(
     path.join(outDir, 'torchts-build.json'),

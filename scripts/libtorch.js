@@ -1,29 +1,33 @@
 'use strict';
-// Finds libtorch for the build. Plain JavaScript: it runs during `npm install`,
-// before TypeScript is compiled.
+// Finds libtorch for the build and decides whether the build uses CUDA.
+// Plain JavaScript: it runs during `npm install`, before TypeScript is compiled.
 //
 // Order (ARCHITECTURE.md): the LIBTORCH environment variable (a libtorch
-// distribution or a torch package directory), the python3 `torch` package, a
-// project-local torch installed by an earlier run, and finally `pip install
-// --target .libtorch torch`. No downloads of our own.
+// distribution or a torch package directory), the torch package of $PYTHON /
+// python3 / python, the project's own virtualenv (scripts/python-env.js), and
+// finally that virtualenv made now with pip: a CPU wheel unless CUDA is asked
+// for (TORCHTS_CUDA=1). No downloads of our own.
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const pythonEnv = require('./python-env');
 
 const projectRoot = path.resolve(__dirname, '..');
-const localTarget = path.join(projectRoot, '.libtorch');
 
+/** libtorch cannot be had or cannot be used; the message names the problem and the fix. */
 class LibtorchNotFound extends Error {
-  constructor(tried) {
+  constructor(tried, fix) {
     const lines = [
-      'torchts could not find libtorch (the C++ library of PyTorch). It looked for:',
+      'torchts could not find a usable libtorch (the C++ library of PyTorch). It looked at:',
       ...tried.map((line) => `  - ${line}`),
       '',
-      'Fix it with one of:',
-      '  python3 -m pip install torch        # then run `npm install` again',
-      '  LIBTORCH=/path/to/libtorch npm install   # a libtorch zip from pytorch.org, unpacked',
-      '  LIBTORCH=$(python3 -c "import torch,os;print(os.path.dirname(torch.__file__))") npm install',
+      ...(fix ? [fix] : [
+        'Fix it with one of:',
+        '  npm install                               # again, with python3 (and its venv module) installed: torchts installs torch itself',
+        '  LIBTORCH=/path/to/libtorch npm install    # a libtorch zip from pytorch.org, unpacked',
+        '  LIBTORCH=$(python3 -c "import torch,os;print(os.path.dirname(torch.__file__))") npm install',
+      ]),
     ];
     super(lines.join('\n'));
     this.name = 'LibtorchNotFound';
@@ -59,14 +63,12 @@ function readVersion(root) {
   return 'unknown';
 }
 
-function describe(root, source) {
-  const cuda = fs.existsSync(path.join(root, 'lib', 'libtorch_cuda.so'));
-  return { root, version: readVersion(root), cuda, source };
+function isCudaLibtorch(root) {
+  return fs.existsSync(path.join(root, 'lib', 'libtorch_cuda.so'));
 }
 
-function pythonCandidates() {
-  const fromEnv = process.env.PYTHON ? [process.env.PYTHON] : [];
-  return [...fromEnv, 'python3', 'python'];
+function describe(root, source) {
+  return { root, version: readVersion(root), cuda: isCudaLibtorch(root), source };
 }
 
 function pythonTorchDir(python) {
@@ -77,28 +79,79 @@ function pythonTorchDir(python) {
   return lines[lines.length - 1] || null;
 }
 
-function pipInstallLocal(python, tried) {
-  const spec = process.env.TORCHTS_TORCH_SPEC || 'torch';
-  console.error(`torchts: installing ${spec} with pip into ${localTarget} (one time, may take minutes)`);
-  // --no-deps: the build needs only libtorch inside the wheel, not torch's
-  // Python dependencies.
-  const result = spawnSync(python, ['-m', 'pip', 'install', '--no-deps', '--target', localTarget, spec], {
-    stdio: 'inherit',
-    timeout: 30 * 60_000,
-  });
-  if (result.error || result.status !== 0) {
-    tried.push(`\`${python} -m pip install --target ${localTarget} ${spec}\` (failed)`);
-    return null;
-  }
-  return normaliseRoot(localTarget);
+/** Shared libraries that `file` needs and the dynamic loader cannot find (via ldd). */
+function missingSharedLibraries(file) {
+  const result = spawnSync('ldd', [file], { encoding: 'utf8', timeout: 60_000 });
+  if (result.error) return [];
+  return [...`${result.stdout}`.matchAll(/^\s*(\S+)\s+=>\s+not found/gm)].map((m) => m[1]);
+}
+
+function isCudaToolkit(dir) {
+  return fs.existsSync(path.join(dir, 'bin', 'nvcc')) && fs.existsSync(path.join(dir, 'include', 'cuda_runtime.h'));
+}
+
+/** The CUDA toolkit to build with: CUDA_HOME / CUDA_PATH (else /usr/local/cuda), or the one nvcc on PATH belongs to. */
+function cudaToolkit(env = process.env) {
+  const named = env.CUDA_HOME || env.CUDA_PATH;
+  const candidates = [named || '/usr/local/cuda'];
+  const which = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8', env });
+  if (which.status === 0 && which.stdout.trim()) candidates.push(path.dirname(path.dirname(fs.realpathSync(which.stdout.trim()))));
+  return candidates.find(isCudaToolkit) || null;
 }
 
 /**
- * @param {{ allowPipInstall?: boolean }} [options]
- * @returns {{ root: string, version: string, cuda: boolean, source: string }}
+ * Decides CUDA or CPU for a found libtorch. Adds `build: 'cuda' | 'cpu'` and,
+ * for a CPU build of a CUDA libtorch, `cpuReason`. Throws when the libtorch
+ * cannot be used at all (its CUDA libraries are missing, or CUDA was asked
+ * for and this libtorch has none).
  */
-function findLibtorch(options = {}) {
-  const tried = [];
+function decideBuild(found, cuda) {
+  if (!found.cuda) {
+    if (cuda === true) {
+      throw new LibtorchNotFound(
+        [`${found.source}: libtorch ${found.version} at ${found.root} is a CPU build`],
+        'TORCHTS_CUDA=1 asks for CUDA. Fix: give a CUDA libtorch (LIBTORCH=/path npm install), or let torchts install one\n' +
+          'into its own environment by removing the CPU torch it found (or unset TORCHTS_CUDA for a CPU build).',
+      );
+    }
+    return { ...found, build: 'cpu' };
+  }
+  if (cuda === false) return { ...found, build: 'cpu', cpuReason: 'TORCHTS_CUDA=0 asks for a CPU build' };
+  const missing = missingSharedLibraries(path.join(found.root, 'lib', 'libtorch_cuda.so'));
+  if (missing.length > 0) {
+    const fromPip = /torch package$/.test(found.source);
+    throw new LibtorchNotFound(
+      [`${found.source}: libtorch ${found.version} at ${found.root} is a CUDA build whose CUDA libraries are missing: ${missing.join(', ')}`],
+      'Fix one of:\n' +
+        (fromPip
+          ? '  - a CUDA torch wheel needs its nvidia-* packages (pip installs them unless told --no-deps): reinstall it with them,\n' +
+            `    python3 -m pip install --force-reinstall torch==${found.version}\n`
+          : '  - install the CUDA runtime libraries named above (the CUDA toolkit of this libtorch\'s CUDA version)\n' +
+            '    and put their folder on LD_LIBRARY_PATH\n') +
+        '  - build for CPU from this libtorch: TORCHTS_CUDA=0 npm install\n' +
+        (fromPip ? '  - or uninstall that torch; `npm install` then installs a CPU wheel into torchts\' own environment' : '  - or use a CPU libtorch: LIBTORCH=/path/to/cpu/libtorch npm install'),
+    );
+  }
+  const toolkit = cudaToolkit();
+  if (!toolkit) {
+    if (cuda === true) {
+      throw new LibtorchNotFound(
+        [`${found.source}: CUDA libtorch ${found.version} at ${found.root}; no CUDA toolkit (nvcc) in CUDA_HOME, /usr/local/cuda or PATH`],
+        'Building with CUDA needs the CUDA toolkit (nvcc and headers). Fix: install it (e.g. `apt-get install nvidia-cuda-toolkit`)\n' +
+          'and set CUDA_HOME to it, or build for CPU: TORCHTS_CUDA=0 npm install',
+      );
+    }
+    return {
+      ...found,
+      build: 'cpu',
+      cpuReason: 'no CUDA toolkit (nvcc) in CUDA_HOME, /usr/local/cuda or PATH; install it and set CUDA_HOME, then `npm run build`, for CUDA',
+    };
+  }
+  return { ...found, build: 'cuda', cudaToolkit: toolkit };
+}
+
+/** libtorch from LIBTORCH, a Python's torch, or the project env; null when none. */
+function findExisting(tried, cuda) {
   if (process.env.LIBTORCH) {
     const root = normaliseRoot(process.env.LIBTORCH);
     if (root) return describe(root, 'LIBTORCH');
@@ -108,41 +161,70 @@ function findLibtorch(options = {}) {
     ]);
   }
   tried.push('LIBTORCH environment variable (not set)');
-
-  let workingPython = null;
-  for (const python of pythonCandidates()) {
-    const dir = pythonTorchDir(python);
-    if (dir) {
-      const root = normaliseRoot(dir);
-      if (root) return describe(root, `${python} torch package`);
-      tried.push(`${python}: torch at ${dir} has no share/cmake/Torch (not a full wheel?)`);
-    } else {
-      tried.push(`\`${python} -c "import torch"\` (no torch package)`);
+  const pythons = process.env.PYTHON ? [process.env.PYTHON] : ['python3', 'python'];
+  for (const python of [...pythons, pythonEnv.venvPython()]) {
+    const isProjectEnv = python === pythonEnv.venvPython();
+    if (isProjectEnv && !fs.existsSync(python)) {
+      tried.push(`${pythonEnv.venvDir()} (torchts' own environment: not made yet)`);
+      continue;
     }
-    if (!workingPython && spawnSync(python, ['--version']).status === 0) workingPython = python;
+    const dir = pythonTorchDir(python);
+    const label = isProjectEnv ? `torchts' own environment (${python})` : python;
+    if (!dir) {
+      tried.push(`\`${python} -c "import torch"\` (no torch package)`);
+      continue;
+    }
+    const root = normaliseRoot(dir);
+    if (!root) {
+      tried.push(`${label}: torch at ${dir} has no share/cmake/Torch (not a full wheel?)`);
+      continue;
+    }
+    const found = describe(root, `${label} torch package`);
+    // Asked for CUDA: a CPU torch found on the way is skipped, not an error.
+    if (cuda === true && !found.cuda && !isProjectEnv) {
+      tried.push(`${label}: torch ${found.version} is a CPU build (TORCHTS_CUDA=1 asks for CUDA)`);
+      continue;
+    }
+    return found;
   }
-
-  const local = normaliseRoot(localTarget);
-  if (local) return describe(local, 'project-local .libtorch');
-  tried.push(`${localTarget} (empty)`);
-
-  if (options.allowPipInstall !== false && workingPython) {
-    const installed = pipInstallLocal(workingPython, tried);
-    if (installed) return describe(installed, 'project-local .libtorch (pip)');
-  } else if (!workingPython) {
-    tried.push('python3 (not found, so pip could not install torch)');
-  }
-  throw new LibtorchNotFound(tried);
+  return null;
 }
 
-module.exports = { findLibtorch, LibtorchNotFound, projectRoot };
+/**
+ * @param {{ allowPipInstall?: boolean }} [options]
+ * @returns {{ root: string, version: string, cuda: boolean, source: string, build: 'cuda'|'cpu', cpuReason?: string }}
+ */
+function findLibtorch(options = {}) {
+  let cuda;
+  try {
+    cuda = pythonEnv.cudaRequest();
+  } catch (error) {
+    throw new LibtorchNotFound(['TORCHTS_CUDA'], error.message);
+  }
+  const tried = [];
+  const existing = findExisting(tried, cuda);
+  if (existing) return decideBuild(existing, cuda);
+  if (options.allowPipInstall === false) throw new LibtorchNotFound(tried);
+  try {
+    const python = pythonEnv.ensureProjectEnv({ cuda });
+    const root = normaliseRoot(pythonTorchDir(python) || '');
+    if (!root) throw new pythonEnv.PythonEnvError(`torch installed in ${pythonEnv.venvDir()} has no share/cmake/Torch`);
+    return decideBuild(describe(root, `torchts' own environment (${python}) torch package`), cuda);
+  } catch (error) {
+    if (error instanceof pythonEnv.PythonEnvError) throw new LibtorchNotFound(tried, error.message);
+    throw error;
+  }
+}
+
+module.exports = { findLibtorch, LibtorchNotFound, cudaToolkit, missingSharedLibraries, projectRoot };
 
 if (require.main === module) {
-  // `node scripts/libtorch.js [--root|--json]`: used by binding.gyp and humans.
+  // `node scripts/libtorch.js [--root|--cuda|--json] [--install]`: used by
+  // binding.gyp, the tests and humans. Without --install it never runs pip.
   try {
-    const found = findLibtorch({ allowPipInstall: false });
+    const found = findLibtorch({ allowPipInstall: process.argv.includes('--install') });
     if (process.argv.includes('--root')) process.stdout.write(found.root);
-    else if (process.argv.includes('--cuda')) process.stdout.write(found.cuda ? '1' : '0');
+    else if (process.argv.includes('--cuda')) process.stdout.write(found.build === 'cuda' ? '1' : '0');
     else console.log(JSON.stringify(found, null, 2));
   } catch (error) {
     console.error(error.message);

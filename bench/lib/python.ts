@@ -1,9 +1,10 @@
 // Runs a Python benchmark script and parses the JSON it prints last.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { referencePython } from '../../scripts/python-env';
 
 export function runPythonBench<T>(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): T {
-  const python = process.env.PYTHON ?? 'python3';
+  const python = referencePython();
   const result = spawnSync(python, [path.join(__dirname, '..', script), ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },

@@ -5,11 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../../lib/io/safetensors';
 import type { Tensor } from '../../lib/tensor';
+import { referencePython } from '../../scripts/python-env';
 
 export const referenceDir = path.join(__dirname, '..', 'reference');
 
+/** $PYTHON, else torchts' own environment (scripts/python-env.js) when it exists, else python3. */
 export function pythonExecutable(): string {
-  return process.env.PYTHON ?? 'python3';
+  return referencePython();
 }
 
 /**
