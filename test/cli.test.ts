@@ -89,7 +89,11 @@ t.test('train, eval, predict and summary on an image folder', async (t) => {
   t.equal(fp32.status, 0, fp32.stderr);
   t.match(fp32.stdout, /Test \(last\.safetensors, weights, float32\)/);
   t.not(evalJson('fp32.json').loss, trainerTest.loss, '--amp off really runs in float32 (another loss)');
-  t.ok(Math.abs(evalJson('fp32.json').loss - trainerTest.loss) < 0.05, 'and a close one');
+  // Relative: this tiny run ends confidently wrong on some images (loss ~19
+  // on a 2-core AVX2 EPYC), and cross-entropy there is a logit gap that bf16
+  // rounds by a fraction of itself; fp32 and bf16 differed by 0.34% there.
+  const fp32Loss = evalJson('fp32.json').loss;
+  t.ok(Math.abs(fp32Loss - trainerTest.loss) <= 0.02 * Math.max(1, trainerTest.loss), `and a close one (float32 ${fp32Loss}, bf16 ${trainerTest.loss})`);
   const badAmp = cli('eval', runDir, '--amp', 'fp16');
   t.equal(badAmp.status, 1);
   t.match(badAmp.stderr, /^torchts eval: --amp must be bf16 or off, got 'fp16'/);
