@@ -116,20 +116,31 @@ function decideBuild(found, cuda) {
     }
     return { ...found, build: 'cpu' };
   }
+  // A CUDA wheel's libtorch_cpu itself links libcudart and libcupti, so even
+  // a CPU build of it needs those.
+  const lib = (name) => path.join(found.root, 'lib', name);
+  const fromPip = fs.existsSync(path.join(found.root, '__init__.py')); // a torch Python package, not a libtorch zip
+  const reinstall = fromPip
+    ? '  - a CUDA torch wheel needs its nvidia-* packages (pip installs them unless told --no-deps): reinstall it with them,\n' +
+      `    python3 -m pip install --force-reinstall torch==${found.version}\n`
+    : '  - install the CUDA runtime libraries named above (the CUDA toolkit of this libtorch\'s CUDA version)\n' +
+      '    and put their folder on LD_LIBRARY_PATH\n';
+  const useCpuTorch = fromPip
+    ? '  - or uninstall that torch; `npm install` then installs a CPU wheel into torchts\' own environment'
+    : '  - or use a CPU libtorch: LIBTORCH=/path/to/cpu/libtorch npm install';
+  const cpuMissing = missingSharedLibraries(lib('libtorch_cpu.so'));
+  if (cpuMissing.length > 0) {
+    throw new LibtorchNotFound(
+      [`${found.source}: libtorch ${found.version} at ${found.root} is a CUDA build; its libtorch_cpu.so needs libraries that are missing: ${cpuMissing.join(', ')}`],
+      `Fix one of:\n${reinstall}${useCpuTorch}`,
+    );
+  }
   if (cuda === false) return { ...found, build: 'cpu', cpuReason: 'TORCHTS_CUDA=0 asks for a CPU build' };
-  const missing = missingSharedLibraries(path.join(found.root, 'lib', 'libtorch_cuda.so'));
+  const missing = missingSharedLibraries(lib('libtorch_cuda.so'));
   if (missing.length > 0) {
-    const fromPip = /torch package$/.test(found.source);
     throw new LibtorchNotFound(
       [`${found.source}: libtorch ${found.version} at ${found.root} is a CUDA build whose CUDA libraries are missing: ${missing.join(', ')}`],
-      'Fix one of:\n' +
-        (fromPip
-          ? '  - a CUDA torch wheel needs its nvidia-* packages (pip installs them unless told --no-deps): reinstall it with them,\n' +
-            `    python3 -m pip install --force-reinstall torch==${found.version}\n`
-          : '  - install the CUDA runtime libraries named above (the CUDA toolkit of this libtorch\'s CUDA version)\n' +
-            '    and put their folder on LD_LIBRARY_PATH\n') +
-        '  - build for CPU from this libtorch: TORCHTS_CUDA=0 npm install\n' +
-        (fromPip ? '  - or uninstall that torch; `npm install` then installs a CPU wheel into torchts\' own environment' : '  - or use a CPU libtorch: LIBTORCH=/path/to/cpu/libtorch npm install'),
+      `Fix one of:\n${reinstall}  - build for CPU from this libtorch: TORCHTS_CUDA=0 npm install\n${useCpuTorch}`,
     );
   }
   const toolkit = cudaToolkit();

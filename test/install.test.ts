@@ -33,8 +33,19 @@ function compileSharedLibrary(output: string, source: string, links: string[] = 
   if (built.status !== 0) throw new Error(`gcc failed: ${built.stderr}`);
 }
 
-/** A directory that looks like a CUDA libtorch 9.8.7 to scripts/libtorch.js; `brokenCuda` makes libtorch_cuda.so need a deleted library. */
-function fakeCudaLibtorch(name: string, { brokenCuda }: { brokenCuda: boolean }): string {
+/** A shared library in `lib` that needs `lib/lib<dependency>.so`, which is then deleted. */
+function libraryNeedingDeleted(lib: string, name: string, dependency: string): void {
+  const dependencyFile = path.join(lib, `lib${dependency}.so`);
+  compileSharedLibrary(dependencyFile, `int ${dependency}(void) { return 1; }\n`);
+  compileSharedLibrary(path.join(lib, name), `int ${dependency}(void);\nint uses_it(void) { return ${dependency}(); }\n`, [`-L${lib}`, `-l${dependency}`]);
+  fs.rmSync(dependencyFile);
+}
+
+/**
+ * A directory that looks like a CUDA libtorch 9.8.7 to scripts/libtorch.js;
+ * `missing` makes libtorch_cuda.so (or also libtorch_cpu.so) need a deleted library.
+ */
+function fakeCudaLibtorch(name: string, missing: 'none' | 'cuda' | 'cpu'): string {
   const dir = path.join(root, name);
   fs.mkdirSync(path.join(dir, 'share', 'cmake', 'Torch'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), '# fake\n');
@@ -45,17 +56,10 @@ function fakeCudaLibtorch(name: string, { brokenCuda }: { brokenCuda: boolean })
   );
   const lib = path.join(dir, 'lib');
   fs.mkdirSync(lib);
-  if (brokenCuda) {
-    const dependency = path.join(lib, 'libtorchts_fake_nvrtc.so');
-    compileSharedLibrary(dependency, 'int fake_nvrtc(void) { return 1; }\n');
-    compileSharedLibrary(path.join(lib, 'libtorch_cuda.so'), 'int fake_nvrtc(void);\nint fake_cuda(void) { return fake_nvrtc(); }\n', [
-      `-L${lib}`,
-      '-ltorchts_fake_nvrtc',
-    ]);
-    fs.rmSync(dependency);
-  } else {
-    compileSharedLibrary(path.join(lib, 'libtorch_cuda.so'), 'int fake_cuda(void) { return 1; }\n');
-  }
+  if (missing === 'none') compileSharedLibrary(path.join(lib, 'libtorch_cuda.so'), 'int fake_cuda(void) { return 1; }\n');
+  else libraryNeedingDeleted(lib, 'libtorch_cuda.so', 'torchts_fake_nvrtc');
+  if (missing === 'cpu') libraryNeedingDeleted(lib, 'libtorch_cpu.so', 'torchts_fake_cudart');
+  else compileSharedLibrary(path.join(lib, 'libtorch_cpu.so'), 'int fake_cpu(void) { return 1; }\n');
   return dir;
 }
 
@@ -169,7 +173,7 @@ t.test('a CPU wheel is chosen over a CUDA build of the same version', (t) => {
 });
 
 t.test('a CUDA libtorch whose CUDA libraries are missing: names them, and the fixes', (t) => {
-  const libtorch = fakeCudaLibtorch('cuda-missing-libs', { brokenCuda: true });
+  const libtorch = fakeCudaLibtorch('cuda-missing-libs', 'cuda');
   const result = runLibtorchScript(['--json'], { LIBTORCH: libtorch });
   t.equal(result.status, 1, 'exits 1');
   t.match(result.stderr, /is a CUDA build whose CUDA libraries are missing: libtorchts_fake_nvrtc\.so/);
@@ -182,8 +186,21 @@ t.test('a CUDA libtorch whose CUDA libraries are missing: names them, and the fi
   t.end();
 });
 
+t.test('a CUDA libtorch whose libtorch_cpu needs missing CUDA runtime libraries: no CPU build offered', (t) => {
+  const libtorch = fakeCudaLibtorch('cpu-missing-libs', 'cpu');
+  for (const cuda of ['', '0']) {
+    const result = runLibtorchScript(['--json'], { LIBTORCH: libtorch, TORCHTS_CUDA: cuda });
+    t.equal(result.status, 1, `TORCHTS_CUDA=${cuda}: exits 1`);
+    t.match(result.stderr, /its libtorch_cpu\.so needs libraries that are missing: libtorchts_fake_cudart\.so/);
+    t.match(result.stderr, /LD_LIBRARY_PATH/);
+    t.match(result.stderr, /LIBTORCH=\/path\/to\/cpu\/libtorch npm install/);
+    t.notMatch(result.stderr, /TORCHTS_CUDA=0 npm install/, 'a CPU build of it would not load either');
+  }
+  t.end();
+});
+
 t.test('a CUDA libtorch without the CUDA toolkit: a CPU build with the reason, or a stop when CUDA is asked for', (t) => {
-  const libtorch = fakeCudaLibtorch('cuda-no-toolkit', { brokenCuda: false });
+  const libtorch = fakeCudaLibtorch('cuda-no-toolkit', 'none');
   const noToolkit = { LIBTORCH: libtorch, CUDA_HOME: path.join(root, 'no-cuda-here'), PATH: '/usr/bin:/bin' };
   const result = runLibtorchScript(['--json'], noToolkit);
   t.equal(result.status, 0, result.stderr);
