@@ -171,7 +171,9 @@ function load(): NativeBinding {
   if (!fs.existsSync(file)) {
     throw new Error(
       `torchts: the native addon is not built (${file} is missing).\n` +
-        'Build it with `npm run build` in the torchts package (it finds libtorch; see README.md).',
+        'Build it with `npm run build` in the torchts package (it finds libtorch; see README.md).\n' +
+        'Installed as a dependency: `npm rebuild torchts` (if npm held back its install script,\n' +
+        'approve it first: `npm install-scripts approve torchts`).',
     );
   }
   try {
