@@ -1,5 +1,6 @@
 // Devices: 'cpu', 'cuda' (the current CUDA device) and 'cuda:N'.
 import { native } from './native';
+import { ArgumentTypeError } from './errors';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
@@ -24,7 +25,7 @@ export class DeviceUnavailableError extends Error {
  */
 export function checkDevice(value: unknown, what = 'device'): Device {
   if (!isDevice(value)) {
-    throw new TypeError(`${what} must be 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(value)}`);
+    throw new ArgumentTypeError(`${what} must be 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(value)}`);
   }
   if (value !== 'cpu') {
     const count = native.cudaDeviceCount();

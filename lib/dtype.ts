@@ -1,5 +1,6 @@
 // Data types: names users write, the ATen ScalarType codes the addon takes,
 // and the TypedArrays that carry each type's elements to and from JS.
+import { ArgumentTypeError } from './errors';
 
 export type DType =
   | 'float32'
@@ -59,14 +60,14 @@ export interface DataTypeMap {
 export function dtypeCode(dtype: DType): number {
   const code = CODES[dtype];
   if (code === undefined) {
-    throw new TypeError(`unknown dtype '${String(dtype)}' (expected one of ${DTYPES.join(', ')})`);
+    throw new ArgumentTypeError(`unknown dtype '${String(dtype)}' (expected one of ${DTYPES.join(', ')})`);
   }
   return code;
 }
 
 export function dtypeName(code: number): DType {
   const name = NAMES.get(code);
-  if (name === undefined) throw new TypeError(`torchts does not support ATen ScalarType ${code}`);
+  if (name === undefined) throw new ArgumentTypeError(`torchts does not support ATen ScalarType ${code}`);
   return name;
 }
 
@@ -100,7 +101,7 @@ export function dtypeOfArray(array: ArrayBufferView): DType {
   if (array instanceof Int16Array) return 'int16';
   if (array instanceof Int8Array) return 'int8';
   if (array instanceof Uint8Array || array instanceof Uint8ClampedArray) return 'uint8';
-  throw new TypeError(
+  throw new ArgumentTypeError(
     `cannot infer a dtype from ${array.constructor.name}; pass { dtype } (Uint16Array holds float16/bfloat16 bits)`,
   );
 }
@@ -136,7 +137,7 @@ const MEMORY_FORMATS: Record<MemoryFormat, number> = { contiguous: 0, preserve: 
 export function memoryFormatCode(format: MemoryFormat): number {
   const code = MEMORY_FORMATS[format];
   if (code === undefined) {
-    throw new TypeError(`unknown memory format '${String(format)}' (expected contiguous, preserve or channelsLast)`);
+    throw new ArgumentTypeError(`unknown memory format '${String(format)}' (expected contiguous, preserve or channelsLast)`);
   }
   return code;
 }

@@ -1,4 +1,5 @@
 // torchts: deep learning from TypeScript on libtorch.
+export { ArgumentTypeError, ArgumentRangeError, ARG_ERROR_CODE } from './errors';
 export { Tensor, TensorDisposedError, type ToOptions, type BackwardOptions, type NestedArray } from './tensor';
 export { type DType, type MemoryFormat, DTYPES, isFloating, itemSize } from './dtype';
 export { type Device, isDevice, DeviceUnavailableError } from './device';

@@ -2,6 +2,7 @@
 import { dtypeCode, dtypeName, type DType } from './dtype';
 import { native, type BuildInfo } from './native';
 import { assertSync } from './util/sync';
+import { ArgumentRangeError } from './errors';
 
 let buildInfoCache: BuildInfo | undefined;
 
@@ -13,7 +14,7 @@ export function buildInfo(): BuildInfo {
 
 /** Intra-op threads libtorch uses for CPU kernels. */
 export function setNumThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1) throw new ArgumentRangeError(`threads must be an integer >= 1, got ${threads}`);
   native.setNumThreads(threads);
 }
 

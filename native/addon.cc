@@ -18,6 +18,12 @@ Napi::Error MakeTypeError(Napi::Env env, const std::string& message) {
   return error;
 }
 
+Napi::Error MakeRangeError(Napi::Env env, const std::string& message) {
+  Napi::RangeError error = Napi::RangeError::New(env, message);
+  error.Set("code", Napi::String::New(env, "ERR_TORCHTS_ARG"));
+  return error;
+}
+
 namespace {
 // libtorch messages can carry C++ context ("Exception raised from ... at
 // file.cpp:123") and trailing whitespace. Users want the sentence that says

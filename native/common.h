@@ -20,6 +20,9 @@ namespace torchts {
 Napi::Error MakeError(Napi::Env env, const std::string& message, const char* code);
 // A JS TypeError for bad arguments detected natively.
 Napi::Error MakeTypeError(Napi::Env env, const std::string& message);
+// A JS RangeError for an argument of the right type with a value out of range
+// (same code, like lib/errors.ts' ArgumentRangeError).
+Napi::Error MakeRangeError(Napi::Env env, const std::string& message);
 // Translates libtorch's c10::Error family into the matching JS error.
 Napi::Error TranslateTorchError(Napi::Env env, const c10::Error& error);
 

@@ -40,7 +40,7 @@ class Options {
 
   int64_t Positive(const char* key, std::optional<int64_t> fallback = std::nullopt) const {
     int64_t value = Int(key, fallback);
-    if (value < 1) throw MakeTypeError(object_.Env(), Label(key) + " must be >= 1, got " + std::to_string(value));
+    if (value < 1) throw MakeRangeError(object_.Env(), Label(key) + " must be >= 1, got " + std::to_string(value));
     return value;
   }
 
@@ -70,7 +70,7 @@ class Options {
     if (values.size() != 2) throw MakeTypeError(object_.Env(), Label(key) + " must be a number or a pair of numbers");
     for (int64_t v : values) {
       if (v < minimum) {
-        throw MakeTypeError(object_.Env(), Label(key) + " must be >= " + std::to_string(minimum) + ", got " + std::to_string(v));
+        throw MakeRangeError(object_.Env(), Label(key) + " must be >= " + std::to_string(minimum) + ", got " + std::to_string(v));
       }
     }
     return torch::ExpandingArray<2>({values[0], values[1]});

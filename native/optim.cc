@@ -31,7 +31,7 @@ void ApplyOptions(Napi::Env env, const std::string& kind, Napi::Object object, O
 
 double NonNegative(Napi::Env env, const Napi::Value& value, const std::string& what) {
   double number = Finite(env, value, what);
-  if (number < 0) throw MakeTypeError(env, what + " must be >= 0, got " + std::to_string(number));
+  if (number < 0) throw MakeRangeError(env, what + " must be >= 0, got " + std::to_string(number));
   return number;
 }
 

@@ -18,7 +18,7 @@ namespace {
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t threads = ToInt(info[0], "threads");
-  if (threads < 1) throw MakeTypeError(info.Env(), "threads must be >= 1");
+  if (threads < 1) throw MakeRangeError(info.Env(), "threads must be >= 1");
   at::set_num_threads(static_cast<int>(threads));
   return info.Env().Undefined();
 }
@@ -29,7 +29,7 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value SetNumInteropThreads(const Napi::CallbackInfo& info) {
   int64_t threads = ToInt(info[0], "threads");
-  if (threads < 1) throw MakeTypeError(info.Env(), "threads must be >= 1");
+  if (threads < 1) throw MakeRangeError(info.Env(), "threads must be >= 1");
   at::set_num_interop_threads(static_cast<int>(threads));
   return info.Env().Undefined();
 }

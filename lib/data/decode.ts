@@ -18,6 +18,7 @@ import { DataError, describeFsError } from './errors';
 import { readImageHeader, type ImageHeader, type JpegHeader } from './image-header';
 import { packJpegsAsTiff } from './jpeg-tiff';
 import type { ProgressListener, TargetSize } from './types';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 /** One image to decode: its bytes, or a file to read them from. `name` is what errors show. */
 export interface EncodedImage {
@@ -96,14 +97,14 @@ export async function decodeImages(files: readonly string[], options: { targetSi
 
 function checkTargetSize(size: TargetSize): [number, number] {
   if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0 && v <= 16384)) {
-    throw new TypeError(`targetSize must be [height, width] with positive integers, got ${JSON.stringify(size)}`);
+    throw new ArgumentTypeError(`targetSize must be [height, width] with positive integers, got ${JSON.stringify(size)}`);
   }
   return [size[0], size[1]];
 }
 
 function bytesOf(image: EncodedImage): Uint8Array {
   if (image.data !== undefined) return image.data;
-  if (image.path === undefined) throw new TypeError(`image '${image.name}' has neither data nor path`);
+  if (image.path === undefined) throw new ArgumentTypeError(`image '${image.name}' has neither data nor path`);
   try {
     return fs.readFileSync(image.path);
   } catch (error) {
@@ -113,7 +114,7 @@ function bytesOf(image: EncodedImage): Uint8Array {
 
 async function sizeOfFirst(images: readonly EncodedImage[]): Promise<[number, number]> {
   const first = images[0];
-  if (first === undefined) throw new RangeError('no images to decode');
+  if (first === undefined) throw new ArgumentRangeError('no images to decode');
   const data = bytesOf(first);
   const header = readImageHeader(data);
   if (header.width !== undefined && header.height !== undefined) return [header.height, header.width];

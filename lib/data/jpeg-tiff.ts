@@ -12,6 +12,7 @@
 // come here; anything a page loader might treat differently goes through
 // sharp one image at a time.
 import type { JpegHeader } from './image-header';
+import { ArgumentRangeError } from '../errors';
 
 const TAG_COUNT = 11;
 const IFD_BYTES = 2 + TAG_COUNT * 12 + 4;
@@ -23,7 +24,7 @@ const LONG = 4;
 
 /** A little-endian TIFF holding `streams` as pages; all must share width and height. */
 export function packJpegsAsTiff(streams: readonly Uint8Array[], headers: readonly JpegHeader[]): Buffer {
-  if (streams.length === 0) throw new RangeError('packJpegsAsTiff: no streams');
+  if (streams.length === 0) throw new ArgumentRangeError('packJpegsAsTiff: no streams');
   const dataStart = 8 + streams.length * PAGE_META_BYTES;
   let total = dataStart;
   const dataOffsets: number[] = [];

@@ -14,6 +14,7 @@ import type { Tensor } from '../tensor';
 import { affine, cutout_, drawBatchParams, gatherCropFlip, planAugment, uploadParams, type AugmentOptions, type AugmentPlan } from './augment';
 import { Rng, RNG_STREAM } from './rng';
 import type { ImageSet } from './types';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 export interface DeviceLoaderOptions {
   batchSize: number;
@@ -45,7 +46,7 @@ export interface Batch {
 function checkChannels(values: readonly number[] | undefined, fallback: number, what: string, positive: boolean): number[] {
   const result = values === undefined ? [fallback, fallback, fallback] : [...values];
   if (result.length !== 3 || !result.every((v) => Number.isFinite(v) && (!positive || v > 0))) {
-    throw new TypeError(`DeviceLoader: ${what} must be 3 ${positive ? 'positive ' : ''}numbers (R, G, B), got ${JSON.stringify(values)}`);
+    throw new ArgumentTypeError(`DeviceLoader: ${what} must be 3 ${positive ? 'positive ' : ''}numbers (R, G, B), got ${JSON.stringify(values)}`);
   }
   return result;
 }
@@ -72,17 +73,17 @@ export class DeviceLoader {
   /** Uploads `set` to `options.device` once, as uint8 [N, H, W, 3] plus int64 labels. */
   constructor(set: ImageSet, options: DeviceLoaderOptions) {
     const { batchSize } = options;
-    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new TypeError(`DeviceLoader: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ArgumentTypeError(`DeviceLoader: batchSize must be a positive integer, got ${batchSize}`);
     this.seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(this.seed) || this.seed < 0) throw new TypeError(`DeviceLoader: seed must be a non-negative integer, got ${options.seed}`);
+    if (!Number.isSafeInteger(this.seed) || this.seed < 0) throw new ArgumentTypeError(`DeviceLoader: seed must be a non-negative integer, got ${options.seed}`);
     const memoryFormat = options.memoryFormat ?? 'contiguous';
     if (memoryFormat !== 'contiguous' && memoryFormat !== 'channelsLast') {
-      throw new TypeError(`DeviceLoader: memoryFormat must be 'contiguous' or 'channelsLast', got ${JSON.stringify(memoryFormat)}`);
+      throw new ArgumentTypeError(`DeviceLoader: memoryFormat must be 'contiguous' or 'channelsLast', got ${JSON.stringify(memoryFormat)}`);
     }
     const mean = checkChannels(options.mean, 0, 'mean', false);
     const std = checkChannels(options.std, 1, 'std', true);
     if (set.images.length !== set.count * set.height * set.width * 3 || set.labels.length !== set.count) {
-      throw new RangeError(`DeviceLoader: the ImageSet's arrays do not match count ${set.count} and size ${set.height}x${set.width}x3`);
+      throw new ArgumentRangeError(`DeviceLoader: the ImageSet's arrays do not match count ${set.count} and size ${set.height}x${set.width}x3`);
     }
     this.count = set.count;
     this.height = set.height;
@@ -114,7 +115,7 @@ export class DeviceLoader {
 
   /** The image order of `epoch`: a seeded permutation, or 0..N-1 without shuffle. */
   order(epoch: number): Int32Array {
-    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new TypeError(`DeviceLoader: epoch must be a non-negative integer, got ${epoch}`);
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ArgumentTypeError(`DeviceLoader: epoch must be a non-negative integer, got ${epoch}`);
     if (this.#order?.epoch !== epoch) {
       const indices = this.shuffle ? new Rng(this.seed, RNG_STREAM.order, epoch).permutation(this.count) : Int32Array.from({ length: this.count }, (_, i) => i);
       this.#order = { epoch, indices };
@@ -137,7 +138,7 @@ export class DeviceLoader {
     const labels = this.#labels;
     if (images === undefined || labels === undefined) throw new Error('DeviceLoader: used after dispose()');
     if (!Number.isInteger(index) || index < 0 || index >= this.numBatches) {
-      throw new RangeError(`DeviceLoader: batch ${index} is out of range (${this.numBatches} batches per epoch)`);
+      throw new ArgumentRangeError(`DeviceLoader: batch ${index} is out of range (${this.numBatches} batches per epoch)`);
     }
     const order = this.order(epoch);
     const start = index * this.batchSize;

@@ -2,6 +2,7 @@
 // augmentation parameters. It lives in JS, apart from libtorch's global
 // generator, so the batches of an epoch depend only on (seed, epoch, ...)
 // and not on what else drew random numbers (weight init, dropout).
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 /** splitmix32-style finaliser: spreads every input bit over the output. */
 function mix32(value: number): number {
@@ -28,7 +29,7 @@ export class Rng {
    */
   constructor(seed: number, ...streams: number[]) {
     for (const value of [seed, ...streams]) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`Rng: seeds and streams must be non-negative integers, got ${value}`);
+      if (!Number.isSafeInteger(value) || value < 0) throw new ArgumentTypeError(`Rng: seeds and streams must be non-negative integers, got ${value}`);
     }
     let h = 0x9e3779b9;
     for (const value of [seed, ...streams]) {
@@ -69,7 +70,7 @@ export class Rng {
 
   /** A uniform integer in [0, n), without modulo bias (n <= 2^32). */
   nextInt(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 0x1_0000_0000) throw new RangeError(`Rng.nextInt: n must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 0x1_0000_0000) throw new ArgumentRangeError(`Rng.nextInt: n must be an integer in [1, 2^32], got ${n}`);
     // Rejection sampling on the largest multiple of n below 2^32.
     const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
     for (;;) {

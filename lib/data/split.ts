@@ -1,6 +1,7 @@
 // Subsets and the seeded, class-stratified validation split.
 import { Rng, RNG_STREAM } from './rng';
 import { makeImageSet, type ImageSet } from './types';
+import { ArgumentRangeError } from '../errors';
 
 /** A new ImageSet of the images at `indices`, in that order (pixels copied). */
 export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
@@ -9,7 +10,7 @@ export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const source = indices[i]!;
-    if (!Number.isInteger(source) || source < 0 || source >= set.count) throw new RangeError(`subset(): index ${source} is out of range for ${set.count} images`);
+    if (!Number.isInteger(source) || source < 0 || source >= set.count) throw new ArgumentRangeError(`subset(): index ${source} is out of range for ${set.count} images`);
     images.set(set.images.subarray(source * frame, (source + 1) * frame), i * frame);
     labels[i] = set.labels[source]!;
   }
@@ -22,7 +23,7 @@ export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
  * the original order of their images. Same seed, same split.
  */
 export function stratifiedSplit(set: ImageSet, fraction: number, seed: number): { train: ImageSet; val: ImageSet } {
-  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`stratifiedSplit(): fraction must be in [0, 1), got ${fraction}`);
+  if (!(fraction >= 0 && fraction < 1)) throw new ArgumentRangeError(`stratifiedSplit(): fraction must be in [0, 1), got ${fraction}`);
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < set.count; i++) {
     const label = set.labels[i]!;

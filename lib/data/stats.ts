@@ -1,5 +1,6 @@
 // Per-channel statistics for normalisation.
 import type { ImageSet } from './types';
+import { ArgumentRangeError } from '../errors';
 
 /**
  * Mean and standard deviation per channel (R, G, B) of the pixel values
@@ -7,7 +8,7 @@ import type { ImageSet } from './types';
  * numpy.std). Exact: counted through a 256-bin histogram per channel.
  */
 export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
-  if (set.count === 0) throw new RangeError('channelStats(): the set has no images');
+  if (set.count === 0) throw new ArgumentRangeError('channelStats(): the set has no images');
   const histogram = [new Float64Array(256), new Float64Array(256), new Float64Array(256)] as const;
   const [red, green, blue] = histogram;
   const pixels = set.images;

@@ -1,4 +1,5 @@
 // Shapes shared across the data pipeline.
+import { ArgumentRangeError } from '../errors';
 
 /**
  * A split of a data set held in memory: `count` images of `height` x `width`
@@ -44,7 +45,7 @@ export type ProgressListener = (event: ProgressEvent) => void;
 export function makeImageSet(images: Uint8Array, labels: Int32Array, height: number, width: number, classNames: string[]): ImageSet {
   const count = labels.length;
   if (images.length !== count * height * width * 3) {
-    throw new RangeError(`ImageSet: ${images.length} pixel bytes do not hold ${count} images of ${height}x${width}x3`);
+    throw new ArgumentRangeError(`ImageSet: ${images.length} pixel bytes do not hold ${count} images of ${height}x${width}x3`);
   }
   return { images, labels, count, height, width, channels: 3, classNames };
 }

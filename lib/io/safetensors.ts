@@ -11,6 +11,7 @@ import { type Device } from '../device';
 import { fromBytesAs } from '../ops/creation';
 import { Tensor } from '../tensor';
 import { writeAll, writeFileAtomic } from './atomic';
+import { ArgumentTypeError } from '../errors';
 
 /** The spec's limit on header size. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -67,15 +68,15 @@ function buildHeader(tensors: [string, Tensor][], metadata: Record<string, strin
   const json: Record<string, unknown> = {};
   if (metadata !== undefined) {
     for (const [key, value] of Object.entries(metadata)) {
-      if (typeof value !== 'string') throw new TypeError(`safetensors metadata values must be strings; '${key}' is ${typeof value}`);
+      if (typeof value !== 'string') throw new ArgumentTypeError(`safetensors metadata values must be strings; '${key}' is ${typeof value}`);
     }
     json.__metadata__ = metadata;
   }
   const sizes: number[] = [];
   let offset = 0;
   for (const [name, tensor] of tensors) {
-    if (!(tensor instanceof Tensor)) throw new TypeError(`safetensors: '${name}' is not a Tensor`);
-    if (name === '__metadata__') throw new TypeError("safetensors: '__metadata__' is reserved and cannot name a tensor");
+    if (!(tensor instanceof Tensor)) throw new ArgumentTypeError(`safetensors: '${name}' is not a Tensor`);
+    if (name === '__metadata__') throw new ArgumentTypeError("safetensors: '__metadata__' is reserved and cannot name a tensor");
     const shape = tensor.shape;
     const dtype = tensor.dtype;
     const bytes = shape.reduce((a, b) => a * b, 1) * itemSize(dtype);

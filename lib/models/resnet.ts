@@ -12,6 +12,7 @@ import { Sequential } from '../nn/containers';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers';
 import { Module } from '../nn/module';
 import { forwardReleasing } from '../nn/release';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 export type Stem = 'imagenet' | 'cifar';
 
@@ -83,9 +84,9 @@ export class ResNet extends Module {
   ) {
     super();
     const numClasses = options.numClasses ?? 1000;
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`numClasses must be a positive integer, got ${numClasses}`);
+    if (!Number.isInteger(numClasses) || numClasses < 1) throw new ArgumentRangeError(`numClasses must be a positive integer, got ${numClasses}`);
     this.stem = options.stem ?? 'imagenet';
-    if (this.stem !== 'imagenet' && this.stem !== 'cifar') throw new TypeError(`stem must be 'imagenet' or 'cifar', got '${String(this.stem)}'`);
+    if (this.stem !== 'imagenet' && this.stem !== 'cifar') throw new ArgumentTypeError(`stem must be 'imagenet' or 'cifar', got '${String(this.stem)}'`);
     this.conv1 = this.registerModule(
       'conv1',
       this.stem === 'imagenet' ? new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false }) : conv3x3(3, 64),

@@ -2,6 +2,7 @@
 import type { Tensor } from '../tensor';
 import { Module } from './module';
 import { forwardReleasing } from './release';
+import { ArgumentTypeError } from '../errors';
 
 export class Sequential extends Module {
   readonly #layers: Module[];
@@ -60,6 +61,6 @@ export class ModuleList extends Module {
   }
 
   forward(): Tensor {
-    throw new TypeError('ModuleList has no forward(): iterate over it and call its modules');
+    throw new ArgumentTypeError('ModuleList has no forward(): iterate over it and call its modules');
   }
 }

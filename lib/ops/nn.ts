@@ -4,6 +4,7 @@ import { Tensor } from '../tensor';
 import { dtypeCode, type DType } from '../dtype';
 import { handleOf, optionalHandle, wrap } from './registry';
 import { callOp, op } from './op';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 export type Pair = number | readonly [number, number];
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -12,14 +13,14 @@ const REDUCTIONS: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
 
 function reductionCode(reduction: Reduction | undefined): number {
   const code = REDUCTIONS[reduction ?? 'mean'];
-  if (code === undefined) throw new TypeError(`reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
+  if (code === undefined) throw new ArgumentTypeError(`reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
   return code;
 }
 
 function pair(value: Pair, what: string): number[] {
   const result = typeof value === 'number' ? [value, value] : [...value];
   if (result.length !== 2 || !result.every((v) => Number.isInteger(v) && v >= 0)) {
-    throw new TypeError(`${what} must be a non-negative integer or a pair of them, got ${JSON.stringify(value)}`);
+    throw new ArgumentTypeError(`${what} must be a non-negative integer or a pair of them, got ${JSON.stringify(value)}`);
   }
   return result;
 }
@@ -87,7 +88,7 @@ export function batchNorm(
 ): Tensor {
   const training = options.training ?? false;
   if (!training && (runningMean === null || runningVar === null)) {
-    throw new TypeError('batchNorm(): evaluation mode needs runningMean and runningVar');
+    throw new ArgumentTypeError('batchNorm(): evaluation mode needs runningMean and runningVar');
   }
   return wrap(
     callOp(
@@ -155,7 +156,7 @@ export const adaptiveAvgPool2d = (input: Tensor, outputSize: Pair): Tensor =>
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p) when training. */
 export function dropout(input: Tensor, p = 0.5, training = true): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout(): p must be in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new ArgumentRangeError(`dropout(): p must be in [0, 1], got ${p}`);
   return wrap(callOp(DROPOUT.handle, handleOf(input, 'dropout(input)'), p, training));
 }
 
@@ -177,7 +178,7 @@ export interface CrossEntropyOptions {
 /** Cross-entropy of logits [N, C] against int64 class indices [N] (or class probabilities [N, C]). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const smoothing = options.labelSmoothing ?? 0;
-  if (!(smoothing >= 0 && smoothing <= 1)) throw new RangeError(`crossEntropy(): labelSmoothing must be in [0, 1], got ${smoothing}`);
+  if (!(smoothing >= 0 && smoothing <= 1)) throw new ArgumentRangeError(`crossEntropy(): labelSmoothing must be in [0, 1], got ${smoothing}`);
   return wrap(
     callOp(
       CROSS_ENTROPY.handle,
@@ -237,8 +238,8 @@ const PADDING_MODES = { zeros: 0, border: 1, reflection: 2 } as const;
 export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptions = {}): Tensor {
   const mode = SAMPLE_MODES[options.mode ?? 'bilinear'];
   const padding = PADDING_MODES[options.paddingMode ?? 'zeros'];
-  if (mode === undefined) throw new TypeError(`gridSample(): mode must be bilinear, nearest or bicubic, got ${options.mode}`);
-  if (padding === undefined) throw new TypeError(`gridSample(): paddingMode must be zeros, border or reflection, got ${options.paddingMode}`);
+  if (mode === undefined) throw new ArgumentTypeError(`gridSample(): mode must be bilinear, nearest or bicubic, got ${options.mode}`);
+  if (padding === undefined) throw new ArgumentTypeError(`gridSample(): paddingMode must be zeros, border or reflection, got ${options.paddingMode}`);
   return wrap(callOp(GRID_SAMPLER.handle, handleOf(input, 'gridSample(input)'), handleOf(grid, 'gridSample(grid)'), mode, padding, options.alignCorners ?? false));
 }
 
@@ -252,7 +253,7 @@ export interface InterpolateOptions {
 /** Resizes [N, C, H, W] images to `size` or by `scaleFactor`. */
 export function interpolate(input: Tensor, options: InterpolateOptions): Tensor {
   if ((options.size === undefined) === (options.scaleFactor === undefined)) {
-    throw new TypeError('interpolate(): give exactly one of size and scaleFactor');
+    throw new ArgumentTypeError('interpolate(): give exactly one of size and scaleFactor');
   }
   const size = options.size === undefined ? null : [...options.size];
   const scales = options.scaleFactor === undefined ? null : typeof options.scaleFactor === 'number' ? [options.scaleFactor, options.scaleFactor] : [...options.scaleFactor];

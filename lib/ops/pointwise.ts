@@ -4,6 +4,7 @@
 import { Tensor } from '../tensor';
 import { handleOf, isScalar, optionalHandle, wrap } from './registry';
 import { callOp, op, type Op } from './op';
+import { ArgumentTypeError } from '../errors';
 
 export type TensorOrScalar = Tensor | number | boolean;
 
@@ -11,14 +12,14 @@ function binary(tensorOp: Op, scalarOp: Op, name: string, a: Tensor, b: TensorOr
   const self = handleOf(a, `${name}(self)`);
   if (b instanceof Tensor) return wrap(callOp(tensorOp.handle, self, b.handle, ...extra));
   if (isScalar(b)) return wrap(callOp(scalarOp.handle, self, b, ...extra));
-  throw new TypeError(`${name}(other) must be a Tensor or a number, got ${b === null ? 'null' : typeof b}`);
+  throw new ArgumentTypeError(`${name}(other) must be a Tensor or a number, got ${b === null ? 'null' : typeof b}`);
 }
 
 function binaryInPlace(tensorOp: Op, scalarOp: Op, name: string, a: Tensor, b: TensorOrScalar, ...extra: unknown[]): Tensor {
   const self = handleOf(a, `${name}(self)`);
   if (b instanceof Tensor) callOp(tensorOp.handle, self, b.handle, ...extra);
   else if (isScalar(b)) callOp(scalarOp.handle, self, b, ...extra);
-  else throw new TypeError(`${name}(other) must be a Tensor or a number, got ${b === null ? 'null' : typeof b}`);
+  else throw new ArgumentTypeError(`${name}(other) must be a Tensor or a number, got ${b === null ? 'null' : typeof b}`);
   return a;
 }
 
@@ -117,12 +118,12 @@ export function clamp(a: Tensor, min?: number | Tensor | null, max?: number | Te
   if (min instanceof Tensor || max instanceof Tensor) {
     return wrap(callOp(CLAMP_T.handle, handleOf(a, 'clamp(self)'), optionalHandle(min, 'clamp(min)'), optionalHandle(max, 'clamp(max)')));
   }
-  if (min == null && max == null) throw new TypeError('clamp(): give at least one of min and max');
+  if (min == null && max == null) throw new ArgumentTypeError('clamp(): give at least one of min and max');
   return wrap(callOp(CLAMP.handle, handleOf(a, 'clamp(self)'), min ?? null, max ?? null));
 }
 
 export function clamp_(a: Tensor, min?: number | null, max?: number | null): Tensor {
-  if (min == null && max == null) throw new TypeError('clamp_(): give at least one of min and max');
+  if (min == null && max == null) throw new ArgumentTypeError('clamp_(): give at least one of min and max');
   callOp(CLAMP_.handle, handleOf(a, 'clamp_(self)'), min ?? null, max ?? null);
   return a;
 }

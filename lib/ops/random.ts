@@ -6,6 +6,7 @@ import { Tensor } from '../tensor';
 import { _factoryArgs as factoryArgs, _finish as finish, checkShape, type TensorOptions } from './creation';
 import { handleOf, wrap } from './registry';
 import { callOp, op } from './op';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 const RAND = op('aten::rand');
 const RANDN = op('aten::randn');
@@ -20,7 +21,7 @@ const UNIFORM_ = op('aten::uniform_');
 
 /** Seeds every default generator (CPU and CUDA), like torch.manual_seed. */
 export function manualSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new TypeError(`seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentTypeError(`seed must be a non-negative integer, got ${seed}`);
   native.manualSeed(seed);
 }
 
@@ -36,13 +37,13 @@ export function randn(shape: readonly number[], options?: TensorOptions): Tensor
 
 /** Integers in [low, high). int64 unless a dtype is given. */
 export function randint(low: number, high: number, shape: readonly number[], options?: TensorOptions): Tensor {
-  if (!(high > low)) throw new RangeError(`randint(): high (${high}) must be greater than low (${low})`);
+  if (!(high > low)) throw new ArgumentRangeError(`randint(): high (${high}) must be greater than low (${low})`);
   return wrap(callOp(RANDINT.handle, low, high, checkShape(shape), ...factoryArgs(options, 'int64')));
 }
 
 /** A random permutation of 0..n-1 (int64 unless a dtype is given). */
 export function randperm(n: number, options?: Omit<TensorOptions, 'requiresGrad'>): Tensor {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm(): n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new ArgumentRangeError(`randperm(): n must be a non-negative integer, got ${n}`);
   return wrap(callOp(RANDPERM.handle, n, ...factoryArgs(options, 'int64')));
 }
 
@@ -57,7 +58,7 @@ export function randnLike(like: Tensor, options?: TensorOptions): Tensor {
 /** Bernoulli draws: with `p`, each element is 1 with probability p; else `input` holds the probabilities. */
 export function bernoulli(input: Tensor, p?: number): Tensor {
   if (p === undefined) return wrap(callOp(BERNOULLI.handle, handleOf(input, 'bernoulli(input)')));
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulli(): p must be in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new ArgumentRangeError(`bernoulli(): p must be in [0, 1], got ${p}`);
   return wrap(callOp(BERNOULLI_P.handle, handleOf(input, 'bernoulli(input)'), p));
 }
 

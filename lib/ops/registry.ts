@@ -3,6 +3,7 @@
 import { native, type TensorHandle } from '../native';
 import { Tensor } from '../tensor';
 import { op } from './op';
+import { ArgumentTypeError } from '../errors';
 
 export { Op, op, callOp } from './op';
 
@@ -26,7 +27,7 @@ function describe(value: unknown): string {
 /** The handle of a Tensor argument, or a TypeError naming the argument. */
 export function handleOf(value: unknown, what: string): TensorHandle {
   if (value instanceof Tensor) return value.handle;
-  throw new TypeError(`${what} must be a Tensor, got ${describe(value)}`);
+  throw new ArgumentTypeError(`${what} must be a Tensor, got ${describe(value)}`);
 }
 
 /** Handles of an optional Tensor argument (null/undefined pass through as null). */
@@ -35,7 +36,7 @@ export function optionalHandle(value: unknown, what: string): TensorHandle | nul
 }
 
 export function handlesOf(values: readonly unknown[], what: string): TensorHandle[] {
-  if (!Array.isArray(values)) throw new TypeError(`${what} must be an array of Tensors, got ${describe(values)}`);
+  if (!Array.isArray(values)) throw new ArgumentTypeError(`${what} must be an array of Tensors, got ${describe(values)}`);
   return values.map((value, index) => handleOf(value, `${what}[${index}]`));
 }
 

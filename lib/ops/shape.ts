@@ -2,6 +2,7 @@
 import { Tensor } from '../tensor';
 import { dims, handleOf, handlesOf, wrap, wrapAll } from './registry';
 import { callOp, op } from './op';
+import { ArgumentTypeError } from '../errors';
 
 const RESHAPE = op('aten::reshape');
 const VIEW = op('aten::view');
@@ -29,9 +30,9 @@ const PAD = op('aten::pad');
 const T = op('aten::t');
 
 function checkSizes(shape: readonly number[], what: string): number[] {
-  if (!Array.isArray(shape)) throw new TypeError(`${what} must be an array of sizes`);
+  if (!Array.isArray(shape)) throw new ArgumentTypeError(`${what} must be an array of sizes`);
   for (const size of shape) {
-    if (!Number.isInteger(size)) throw new TypeError(`${what} must hold integers (-1 for one inferred size), got [${shape.join(', ')}]`);
+    if (!Number.isInteger(size)) throw new ArgumentTypeError(`${what} must hold integers (-1 for one inferred size), got [${shape.join(', ')}]`);
   }
   return [...shape];
 }
@@ -67,12 +68,12 @@ export const repeat = (a: Tensor, repeats: readonly number[]): Tensor =>
   wrap(callOp(REPEAT.handle, handleOf(a, 'repeat(self)'), checkSizes(repeats, 'repeat(repeats)')));
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError('cat() needs a non-empty array of Tensors');
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentTypeError('cat() needs a non-empty array of Tensors');
   return wrap(callOp(CAT.handle, handlesOf(tensors, 'cat(tensors)'), dim));
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError('stack() needs a non-empty array of Tensors');
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentTypeError('stack() needs a non-empty array of Tensors');
   return wrap(callOp(STACK.handle, handlesOf(tensors, 'stack(tensors)'), dim));
 }
 
@@ -103,6 +104,6 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
  * last dim, as torch.nn.functional.pad.
  */
 export function pad(a: Tensor, padding: readonly number[], mode: PadMode = 'constant', value?: number): Tensor {
-  if (padding.length % 2 !== 0) throw new TypeError(`pad(): padding must hold (left, right) pairs, got ${padding.length} values`);
+  if (padding.length % 2 !== 0) throw new ArgumentTypeError(`pad(): padding must hold (left, right) pairs, got ${padding.length} values`);
   return wrap(callOp(PAD.handle, handleOf(a, 'pad(self)'), checkSizes(padding, 'pad(padding)'), mode, mode === 'constant' ? value ?? null : null));
 }

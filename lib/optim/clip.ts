@@ -7,6 +7,7 @@ import { clamp } from '../ops/pointwise';
 import { stack } from '../ops/shape';
 import { norm } from '../ops/reduction';
 import type { Tensor } from '../tensor';
+import { ArgumentRangeError } from '../errors';
 
 /**
  * Scales the gradients of `parameters` in place so that their combined
@@ -14,7 +15,7 @@ import type { Tensor } from '../tensor';
  * tensor; read it with item() only when you need it, as that waits for the device).
  */
 export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, options: { normType?: number; errorIfNonfinite?: boolean } = {}): Tensor {
-  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new RangeError(`clipGradNorm: maxNorm must be a positive number, got ${maxNorm}`);
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new ArgumentRangeError(`clipGradNorm: maxNorm must be a positive number, got ${maxNorm}`);
   const normType = options.normType ?? 2;
   return noGrad(() =>
     scope(() => {
@@ -23,7 +24,7 @@ export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, opti
       const norms = grads.map((g) => norm(g, normType));
       const total = normType === Infinity ? stack(norms).amax() : norm(stack(norms), normType);
       if (options.errorIfNonfinite && !Number.isFinite(total.item())) {
-        throw new RangeError(`clipGradNorm: the total gradient norm is ${total.item()}`);
+        throw new ArgumentRangeError(`clipGradNorm: the total gradient norm is ${total.item()}`);
       }
       // Like PyTorch: scale by min(1, maxNorm / (total + 1e-6)), without a branch on the host.
       const coefficient = clamp(total.add(1e-6).reciprocal().mul(maxNorm), null, 1);

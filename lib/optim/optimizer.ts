@@ -4,6 +4,7 @@ import { native, type OptimizerHandle } from '../native';
 import { handleOf } from '../ops/registry';
 import { Tensor } from '../tensor';
 import type { GroupOptions, SchedulableOptimizer } from './types';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
 
@@ -47,8 +48,8 @@ export interface OptimizerState {
 function checkNumbers(kind: string, options: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(options)) {
     if (key === 'params' || value === undefined) continue;
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`${kind}: ${key} must be a finite number, got ${value}`);
-    if (key === 'lr' && typeof value === 'number' && value < 0) throw new RangeError(`${kind}: lr must be >= 0, got ${value}`);
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new ArgumentRangeError(`${kind}: ${key} must be a finite number, got ${value}`);
+    if (key === 'lr' && typeof value === 'number' && value < 0) throw new ArgumentRangeError(`${kind}: lr must be >= 0, got ${value}`);
   }
 }
 
@@ -69,13 +70,13 @@ export abstract class Optimizer implements SchedulableOptimizer {
     const label = kind === 'sgd' ? 'SGD' : kind === 'adam' ? 'Adam' : kind === 'adamw' ? 'AdamW' : 'RMSprop';
     checkNumbers(label, defaults);
     const groups = isGroupList(params) ? params : [{ params }];
-    if (groups.length === 0) throw new TypeError(`${label}: no parameters to optimize`);
+    if (groups.length === 0) throw new ArgumentTypeError(`${label}: no parameters to optimize`);
     this.#groups = [];
     const nativeGroups = groups.map((group, index) => {
       const { params: tensors, ...options } = group as ParamGroup<Record<string, unknown>>;
       checkNumbers(`${label} group ${index}`, options);
       const list = [...tensors];
-      if (list.length === 0) throw new TypeError(`${label}: parameter group ${index} is empty`);
+      if (list.length === 0) throw new ArgumentTypeError(`${label}: parameter group ${index} is empty`);
       this.#groups.push(list);
       return { params: list.map((t, i) => handleOf(t, `${label} group ${index} params[${i}]`)), options };
     });
@@ -136,14 +137,14 @@ export abstract class Optimizer implements SchedulableOptimizer {
 
   /** Restores state saved by stateDict() (checked fully before anything changes). */
   loadStateDict(saved: OptimizerState): void {
-    if (saved.kind !== this.kind) throw new TypeError(`optimizer state is for ${saved.kind}, this optimizer is ${this.kind}`);
+    if (saved.kind !== this.kind) throw new ArgumentTypeError(`optimizer state is for ${saved.kind}, this optimizer is ${this.kind}`);
     if (saved.groups.length !== this.#groups.length) {
-      throw new TypeError(`optimizer state has ${saved.groups.length} parameter groups, this optimizer has ${this.#groups.length}`);
+      throw new ArgumentTypeError(`optimizer state has ${saved.groups.length} parameter groups, this optimizer has ${this.#groups.length}`);
     }
     const entries: [number, string, ReturnType<typeof handleOf>][] = [];
     for (const [key, tensor] of saved.state) {
       const match = /^state\.(\d+)\.(\w+)$/.exec(key);
-      if (match === null) throw new TypeError(`optimizer state key '${key}' is not of the form state.<index>.<name>`);
+      if (match === null) throw new ArgumentTypeError(`optimizer state key '${key}' is not of the form state.<index>.<name>`);
       entries.push([Number(match[1]), match[2]!, handleOf(tensor, `optimizer state '${key}'`)]);
     }
     native.optimizerSetState(this.handle, entries);
@@ -165,9 +166,9 @@ export abstract class Optimizer implements SchedulableOptimizer {
 /** Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (torch.optim.SGD). */
 export class SGD extends Optimizer {
   constructor(params: Params<SGDOptions>, options: SGDOptions) {
-    if (options === undefined || options.lr === undefined) throw new TypeError('SGD needs options with an lr');
+    if (options === undefined || options.lr === undefined) throw new ArgumentTypeError('SGD needs options with an lr');
     if (options.nesterov && (!(options.momentum ?? 0) || (options.dampening ?? 0) !== 0)) {
-      throw new TypeError('SGD: Nesterov momentum requires a momentum and zero dampening');
+      throw new ArgumentTypeError('SGD: Nesterov momentum requires a momentum and zero dampening');
     }
     super('sgd', params as Params<Record<string, unknown>>, { ...options });
   }

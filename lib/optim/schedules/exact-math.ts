@@ -8,6 +8,7 @@
 // to every later step. Computing the exact value in BigInt fixed point and
 // rounding it once gives glibc's result. Each call costs microseconds, and a
 // schedule makes a handful per step.
+import { ArgumentRangeError } from '../../errors';
 
 const MANTISSA_BITS = 53;
 
@@ -138,7 +139,7 @@ export function cos(x: number): number {
 
 /** base ** exponent for an integer exponent >= 0, correctly rounded (as glibc's pow, and so Python's float ** int). */
 export function powInt(base: number, exponent: number): number {
-  if (!Number.isInteger(exponent) || exponent < 0) throw new RangeError(`powInt: exponent must be an integer >= 0, got ${exponent}`);
+  if (!Number.isInteger(exponent) || exponent < 0) throw new ArgumentRangeError(`powInt: exponent must be an integer >= 0, got ${exponent}`);
   if (exponent === 0) return 1;
   if (!Number.isFinite(base) || base === 0) return base ** exponent;
   const { mantissa, exponent: baseExponent } = decompose(base);

@@ -4,6 +4,7 @@ import type { SchedulableOptimizer } from '../types';
 import { checkOptions, LRScheduler } from './lr-scheduler';
 import type { JsonValue, StateReader } from './state';
 import { ArgumentChecker } from './validate';
+import { ArgumentRangeError } from '../../errors';
 
 export interface LinearLROptions {
   /** Factor at step 0, in (0, 1]. Default 1/3. */
@@ -41,7 +42,7 @@ export class LinearLR extends LRScheduler {
 
   protected override closedFormLr(): number[] {
     // Python raises ZeroDivisionError here; NaN lrs would be worse.
-    if (this.totalIters === 0) throw new RangeError('LinearLR: cannot jump to a step with totalIters 0 (it divides by totalIters)');
+    if (this.totalIters === 0) throw new ArgumentRangeError('LinearLR: cannot jump to a step with totalIters 0 (it divides by totalIters)');
     const span = this.endFactor - this.startFactor;
     return this.baseLrs.map((baseLr) => baseLr * (this.startFactor + (span * Math.min(this.totalIters, this.epoch)) / this.totalIters));
   }

@@ -4,6 +4,7 @@
 import type { SchedulableOptimizer } from '../types';
 import { adoptInitialLrs } from './initial-lr';
 import { encodeFloats, StateReader, type JsonValue, type SchedulerState } from './state';
+import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 
 /** What every schedule offers (ReduceLROnPlateau too, whose step() takes a metric). */
 export interface LrSchedule {
@@ -25,10 +26,10 @@ export function checkOptimizer(optimizer: unknown, owner: string): SchedulableOp
     typeof candidate.setGroupOptions !== 'function' ||
     typeof candidate.groupCount !== 'number'
   ) {
-    throw new TypeError(`${owner}: optimizer must have groupCount, getGroupOptions() and setGroupOptions(), got ${String(optimizer)}`);
+    throw new ArgumentTypeError(`${owner}: optimizer must have groupCount, getGroupOptions() and setGroupOptions(), got ${String(optimizer)}`);
   }
   if (!Number.isInteger(candidate.groupCount) || candidate.groupCount < 1) {
-    throw new RangeError(`${owner}: optimizer must have at least one parameter group, got groupCount ${candidate.groupCount}`);
+    throw new ArgumentRangeError(`${owner}: optimizer must have at least one parameter group, got groupCount ${candidate.groupCount}`);
   }
   return candidate as SchedulableOptimizer;
 }
@@ -37,7 +38,7 @@ export function checkOptimizer(optimizer: unknown, owner: string): SchedulableOp
 export function checkOptions<T extends object>(options: T | undefined, owner: string): Partial<T> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${owner}: options must be an object, got ${String(options)}`);
+    throw new ArgumentTypeError(`${owner}: options must be an object, got ${String(options)}`);
   }
   return options;
 }
@@ -50,7 +51,7 @@ export function readGroupLrs(optimizer: SchedulableOptimizer): number[] {
 
 export function writeGroupLrs(optimizer: SchedulableOptimizer, lrs: readonly number[], owner: string): void {
   if (lrs.length !== optimizer.groupCount) {
-    throw new RangeError(`${owner}: has ${lrs.length} learning rates but the optimizer now has ${optimizer.groupCount} parameter groups`);
+    throw new ArgumentRangeError(`${owner}: has ${lrs.length} learning rates but the optimizer now has ${optimizer.groupCount} parameter groups`);
   }
   lrs.forEach((lr, group) => optimizer.setGroupOptions(group, { lr }));
 }
@@ -59,7 +60,7 @@ export function writeGroupLrs(optimizer: SchedulableOptimizer, lrs: readonly num
 export function checkGroupLrs(optimizer: SchedulableOptimizer, owner: string): void {
   readGroupLrs(optimizer).forEach((lr, group) => {
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-      throw new RangeError(`${owner}: the lr of parameter group ${group} must be a finite number >= 0, got ${String(lr)}`);
+      throw new ArgumentRangeError(`${owner}: the lr of parameter group ${group} must be a finite number >= 0, got ${String(lr)}`);
     }
   });
 }

@@ -7,6 +7,7 @@ import { setInitialLrs } from './initial-lr';
 import { checkOptions, LRScheduler } from './lr-scheduler';
 import { encodeFloats, type JsonValue, type SchedulerState, type StateReader } from './state';
 import { ArgumentChecker } from './validate';
+import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 
 export type AnnealStrategy = 'cos' | 'linear';
 const ANNEAL_STRATEGIES: readonly AnnealStrategy[] = ['cos', 'linear'];
@@ -85,7 +86,7 @@ function momentumTargetOf(optimizer: SchedulableOptimizer): MomentumTarget {
   const options = optimizer.getGroupOptions(0);
   if (options.betas !== undefined) return 'beta1';
   if (options.momentum !== undefined) return 'momentum';
-  throw new TypeError('OneCycleLR: cycleMomentum needs an optimizer whose groups have momentum or betas (or pass cycleMomentum: false)');
+  throw new ArgumentTypeError('OneCycleLR: cycleMomentum needs an optimizer whose groups have momentum or betas (or pass cycleMomentum: false)');
 }
 
 export class OneCycleLR extends LRScheduler {
@@ -125,7 +126,7 @@ export class OneCycleLR extends LRScheduler {
     } else if (epochs !== undefined && stepsPerEpoch !== undefined) {
       this.totalSteps = check.integer(epochs, 'epochs', 1) * check.integer(stepsPerEpoch, 'stepsPerEpoch', 1);
     } else {
-      throw new TypeError('OneCycleLR: give either totalSteps or both epochs and stepsPerEpoch');
+      throw new ArgumentTypeError('OneCycleLR: give either totalSteps or both epochs and stepsPerEpoch');
     }
     this.pctStart = check.number(pctStart, 'pctStart', { min: 0, max: 1 });
     this.threePhase = check.boolean(threePhase, 'threePhase');
@@ -184,7 +185,7 @@ export class OneCycleLR extends LRScheduler {
   protected computeLr(): number[] {
     const stepNumber = this.epoch;
     if (stepNumber > this.totalSteps) {
-      throw new RangeError(`OneCycleLR: tried to step ${stepNumber} times; the specified number of total steps is ${this.totalSteps}`);
+      throw new ArgumentRangeError(`OneCycleLR: tried to step ${stepNumber} times; the specified number of total steps is ${this.totalSteps}`);
     }
     const lrs: number[] = [];
     const momentums: number[] = [];
@@ -195,7 +196,7 @@ export class OneCycleLR extends LRScheduler {
         if (stepNumber <= phase.endStep || i === this.phases.length - 1) {
           const length = phase.endStep - startStep;
           // Python raises ZeroDivisionError for an empty phase (e.g. pctStart * totalSteps = 1 with threePhase).
-          if (length === 0) throw new RangeError(`OneCycleLR: phase ${i + 1} has no steps (pctStart ${this.pctStart}, totalSteps ${this.totalSteps})`);
+          if (length === 0) throw new ArgumentRangeError(`OneCycleLR: phase ${i + 1} has no steps (pctStart ${this.pctStart}, totalSteps ${this.totalSteps})`);
           const pct = (stepNumber - startStep) / length;
           lrs.push(this.anneal(this.anchors[phase.startLr][group]!, this.anchors[phase.endLr][group]!, pct));
           if (this.cycleMomentum) {

@@ -5,6 +5,7 @@ import { checkGroupLrs, checkOptimizer, checkOptions, readGroupLrs, writeGroupLr
 import { pythonMax } from './python-semantics';
 import { encodeFloat, encodeFloats, StateReader, type SchedulerState } from './state';
 import { ArgumentChecker } from './validate';
+import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 
 export type PlateauMode = 'min' | 'max';
 export type ThresholdMode = 'rel' | 'abs';
@@ -98,7 +99,7 @@ export class ReduceLROnPlateau implements LrSchedule {
 
   /** Records one value of the metric (a NaN counts as no improvement) and reduces the lr after too many bad steps. */
   step(metric: number): void {
-    if (typeof metric !== 'number') throw new TypeError(`ReduceLROnPlateau.step: metric must be a number, got ${String(metric)}`);
+    if (typeof metric !== 'number') throw new ArgumentTypeError(`ReduceLROnPlateau.step: metric must be a number, got ${String(metric)}`);
     this.epoch += 1;
     if (this.isBetter(metric, this.best)) {
       this.best = metric;
@@ -122,7 +123,7 @@ export class ReduceLROnPlateau implements LrSchedule {
     const groups = this.optimizer.groupCount;
     if (this.minLrs.length !== groups) {
       if (this.defaultMinLr === null) {
-        throw new RangeError(
+        throw new ArgumentRangeError(
           `ReduceLROnPlateau: the optimizer has ${groups} parameter groups but minLr was given for ${this.minLrs.length}; a group was added after the scheduler was built`,
         );
       }

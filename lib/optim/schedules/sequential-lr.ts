@@ -7,6 +7,7 @@ import { checkOptions, LRScheduler, writeGroupLrs } from './lr-scheduler';
 import { bisectRight } from './python-semantics';
 import { encodeFloats, StateReader, type JsonValue, type SchedulerState } from './state';
 import { ArgumentChecker } from './validate';
+import { ArgumentTypeError } from '../../errors';
 
 export interface SequentialLROptions {
   /** The schedulers, in order, all built on the same optimizer. */
@@ -36,7 +37,7 @@ export class SequentialLR extends LRScheduler {
         throw check.typeError(`schedulers[${i}]`, 'a scheduler other than SequentialLR (list its schedulers instead)', scheduler.kind);
       }
       if (scheduler.optimizer !== this.optimizer) {
-        throw new TypeError(`SequentialLR: schedulers[${i}] (${scheduler.kind}) belongs to a different optimizer`);
+        throw new ArgumentTypeError(`SequentialLR: schedulers[${i}] (${scheduler.kind}) belongs to a different optimizer`);
       }
     });
     const checkedMilestones = check.array(milestones, 'milestones').map((m, i) => check.integer(m, `milestones[${i}]`, 0));
@@ -90,7 +91,7 @@ export class SequentialLR extends LRScheduler {
     const milestones = reader.integers('milestones');
     const lastLrs = reader.floats('lastLr', this.optimizer.groupCount);
     if (milestones.length !== this.milestones.length) {
-      throw new TypeError(`SequentialLR.loadStateDict: field 'milestones' must have ${this.milestones.length} entries, got ${milestones.length}`);
+      throw new ArgumentTypeError(`SequentialLR.loadStateDict: field 'milestones' must have ${this.milestones.length} entries, got ${milestones.length}`);
     }
     const childStates = reader.array('schedulers', this.schedulers.length) as SchedulerState[];
     this.schedulers.forEach((scheduler, i) => scheduler.loadStateDict(childStates[i]!));

@@ -1,5 +1,6 @@
 // Scheduler states as plain JSON values, so a checkpoint can keep them in its
 // JSON metadata and a later run can resume the schedule exactly.
+import { ArgumentTypeError } from '../../errors';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -39,15 +40,15 @@ export class StateReader {
   private readonly fields: Record<string, unknown>;
 
   constructor(state: unknown, private readonly kind: string) {
-    if (!isPlainObject(state)) throw new TypeError(`${kind}.loadStateDict: state must be an object, got ${String(state)}`);
+    if (!isPlainObject(state)) throw new ArgumentTypeError(`${kind}.loadStateDict: state must be an object, got ${String(state)}`);
     if (state.kind !== kind) {
-      throw new TypeError(`${kind}.loadStateDict: state is for ${JSON.stringify(state.kind)}, not '${kind}'`);
+      throw new ArgumentTypeError(`${kind}.loadStateDict: state is for ${JSON.stringify(state.kind)}, not '${kind}'`);
     }
     this.fields = state;
   }
 
   private invalid(key: string, expected: string): TypeError {
-    return new TypeError(`${this.kind}.loadStateDict: field '${key}' must be ${expected}, got ${JSON.stringify(this.fields[key])}`);
+    return new ArgumentTypeError(`${this.kind}.loadStateDict: field '${key}' must be ${expected}, got ${JSON.stringify(this.fields[key])}`);
   }
 
   float(key: string): number {

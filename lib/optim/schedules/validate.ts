@@ -1,5 +1,6 @@
 // Argument checks with messages that name the scheduler and the argument.
 // TypeError: the value has the wrong type; RangeError: right type, value not allowed.
+import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 
 export interface NumberRange {
   min?: number;
@@ -34,11 +35,11 @@ export class ArgumentChecker {
   constructor(private readonly owner: string) {}
 
   typeError(name: string, expected: string, value: unknown): TypeError {
-    return new TypeError(`${this.owner}: ${name} must be ${expected}, got ${show(value)}`);
+    return new ArgumentTypeError(`${this.owner}: ${name} must be ${expected}, got ${show(value)}`);
   }
 
   rangeError(name: string, expected: string, value: unknown): RangeError {
-    return new RangeError(`${this.owner}: ${name} must be ${expected}, got ${show(value)}`);
+    return new ArgumentRangeError(`${this.owner}: ${name} must be ${expected}, got ${show(value)}`);
   }
 
   /** A finite number within range. */
