@@ -1,8 +1,10 @@
 // Tensor creation: from JS data, and the constant factories.
 import { checkDevice, type Device } from '../device';
-import { dtypeCode, dtypeOfArray, isDType, itemSize, type DType, type MemoryFormat, memoryFormatCode } from '../dtype';
+import { dtypeCode, dtypeOfArray, isDType, isFloating, itemSize, type DType, type MemoryFormat, memoryFormatCode } from '../dtype';
 import { native } from '../native';
 import { Tensor } from '../tensor';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
+import { flattenNested, naturalDType, typedArrayFor, type NestedData } from './js-data';
 import { handleOf, wrap } from './registry';
 import { callOp, op } from './op';
 
@@ -14,10 +16,10 @@ export interface TensorOptions {
 
 /** A shape: non-negative integers. */
 export function checkShape(shape: readonly number[], what = 'shape'): number[] {
-  if (!Array.isArray(shape)) throw new TypeError(`${what} must be an array of sizes, got ${typeof shape}`);
+  if (!Array.isArray(shape)) throw new ArgumentTypeError(`${what} must be an array of sizes, got ${typeof shape}`);
   for (const size of shape) {
     if (!Number.isInteger(size) || size < 0) {
-      throw new TypeError(`${what} must hold non-negative integers, got [${shape.join(', ')}]`);
+      throw new ArgumentTypeError(`${what} must hold non-negative integers, got [${shape.join(', ')}]`);
     }
   }
   return [...shape];
@@ -38,60 +40,18 @@ function factoryArgs(options: TensorOptions | undefined, defaultDtype?: DType): 
   ];
 }
 
-type NestedNumbers = number | boolean | bigint | readonly NestedNumbers[];
-
-function inferShape(data: NestedNumbers): number[] {
-  const shape: number[] = [];
-  let level: NestedNumbers = data;
-  while (Array.isArray(level)) {
-    shape.push(level.length);
-    level = level[0] as NestedNumbers;
-  }
-  return shape;
-}
-
-function flatten(data: NestedNumbers, shape: number[], depth: number, out: (number | boolean | bigint)[]): void {
-  if (depth === shape.length) {
-    if (Array.isArray(data)) throw new TypeError('tensor(): nested arrays are ragged (sub-arrays of different depths)');
-    out.push(data as number | boolean | bigint);
-    return;
-  }
-  if (!Array.isArray(data) || data.length !== shape[depth]) {
-    throw new TypeError(`tensor(): nested arrays are ragged: expected length ${shape[depth]} at depth ${depth}`);
-  }
-  for (const item of data) flatten(item, shape, depth + 1, out);
-}
-
-function typedArrayFor(values: (number | boolean | bigint)[], dtype: DType): ArrayBufferView {
-  switch (dtype) {
-    case 'float32':
-      return Float32Array.from(values as number[], Number);
-    case 'float64':
-      return Float64Array.from(values as number[], Number);
-    case 'int64':
-      return BigInt64Array.from(values, (v) => (typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)))));
-    case 'int32':
-      return Int32Array.from(values as number[], Number);
-    case 'int16':
-      return Int16Array.from(values as number[], Number);
-    case 'int8':
-      return Int8Array.from(values as number[], Number);
-    case 'uint8':
-    case 'bool':
-      return Uint8Array.from(values as number[], Number);
-    default:
-      return Float32Array.from(values as number[], Number); // float16/bfloat16: converted below
-  }
-}
-
 /**
  * Creates a tensor from JS data: a TypedArray or Buffer (with `shape`), or
- * nested arrays of numbers/booleans/bigints (shape inferred). Data is copied:
- * JS can detach or reuse an ArrayBuffer under libtorch, so sharing is unsafe.
- * Numbers default to float32, booleans to bool, bigints to int64.
+ * nested arrays of numbers/booleans/bigints, whose innermost level may be a
+ * TypedArray (shape inferred). Data is copied: JS can detach or reuse an
+ * ArrayBuffer under libtorch, so sharing is unsafe. Numbers default to
+ * float32 (booleans among them are 0/1), booleans alone to bool, bigints to
+ * int64. Any other element, and any value the dtype cannot hold exactly
+ * (NaN or fractions into integers, numbers beyond 2^53 into int64, values
+ * outside an integer range), is an error naming the element's position.
  */
 export function tensor(
-  data: ArrayBufferView | NestedNumbers,
+  data: ArrayBufferView | NestedData,
   shapeOrOptions?: readonly number[] | TensorOptions,
   maybeOptions?: TensorOptions,
 ): Tensor {
@@ -106,29 +66,31 @@ export function tensor(
   } else if (ArrayBuffer.isView(data)) {
     const natural = data instanceof Uint16Array ? undefined : dtypeOfArray(data);
     const dtype = options?.dtype ?? natural;
-    if (dtype === undefined) {
-      throw new TypeError("tensor(): a Uint16Array holds raw 16-bit floats: pass { dtype: 'float16' } or { dtype: 'bfloat16' }");
+    if (dtype === undefined || (natural === undefined && dtype !== 'float16' && dtype !== 'bfloat16')) {
+      throw new ArgumentTypeError(
+        `tensor(): a Uint16Array holds raw 16-bit floats: pass { dtype: 'float16' } or { dtype: 'bfloat16' }${dtype === undefined ? '' : `, not '${dtype}'`}`,
+      );
     }
     shape ??= [(data as unknown as { length: number }).length];
-    if (natural !== undefined && natural !== dtype && !(natural === 'uint8' && dtype === 'bool')) {
-      // Values of another element type: build in the array's own type, then convert.
+    if (natural === undefined || natural === dtype) {
+      result = Tensor.fromHandle(native.fromBytes(data, shape, dtypeCode(dtype)));
+    } else if (isFloating(dtype)) {
+      // Into a float type: rounded like any float conversion.
       const raw = Tensor.fromHandle(native.fromBytes(data, shape, dtypeCode(natural)));
       result = raw.to(dtype);
       raw.dispose();
     } else {
-      result = Tensor.fromHandle(native.fromBytes(data, shape, dtypeCode(dtype)));
+      // Into an integer or bool type: checked element by element, since a
+      // cast would turn NaN, fractions and out-of-range values into others silently.
+      const values = Array.from(data as unknown as ArrayLike<number | bigint>);
+      result = Tensor.fromHandle(native.fromBytes(typedArrayFor(values, shape, dtype), shape, dtypeCode(dtype)));
     }
   } else {
-    if (data === null || data === undefined) throw new TypeError('tensor(): data must be an array, a number or a TypedArray');
-    const inferred = inferShape(data);
-    const values: (number | boolean | bigint)[] = [];
-    flatten(data, inferred, 0, values);
-    const first = values[0];
-    const natural: DType = typeof first === 'boolean' ? 'bool' : typeof first === 'bigint' ? 'int64' : 'float32';
-    const dtype = options?.dtype ?? natural;
-    shape ??= inferred;
+    const flat = flattenNested(data);
+    const dtype = options?.dtype ?? naturalDType(flat.kinds);
+    shape ??= flat.shape;
     const buildType: DType = dtype === 'float16' || dtype === 'bfloat16' ? 'float32' : dtype;
-    const built = Tensor.fromHandle(native.fromBytes(typedArrayFor(values, buildType), shape, dtypeCode(buildType)));
+    const built = Tensor.fromHandle(native.fromBytes(typedArrayFor(flat.values, flat.shape, dtype), shape, dtypeCode(buildType)));
     if (buildType !== dtype) {
       result = built.to(dtype);
       built.dispose();
@@ -146,10 +108,13 @@ export function tensor(
 
 /** Raw bytes reinterpreted as `dtype` (copied). Shape defaults to 1-D. */
 export function fromBytesAs(data: ArrayBuffer | ArrayBufferView, shape: readonly number[] | undefined, dtype: DType): Tensor {
+  if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
+    throw new ArgumentTypeError(`fromBytesAs(data) must be an ArrayBuffer, Buffer or TypedArray, got ${data === null ? 'null' : typeof data}`);
+  }
   const size = itemSize(dtype);
   if (shape === undefined) {
     if (data.byteLength % size !== 0) {
-      throw new TypeError(`${data.byteLength} bytes is not a whole number of ${dtype} elements (${size} bytes each)`);
+      throw new ArgumentTypeError(`${data.byteLength} bytes is not a whole number of ${dtype} elements (${size} bytes each)`);
     }
     shape = [data.byteLength / size];
   }
@@ -177,8 +142,32 @@ export function ones(shape: readonly number[], options?: TensorOptions): Tensor 
   return finish(wrap(callOp(ONES.handle, checkShape(shape), ...factoryArgs(options))), options);
 }
 
+/** A fill value that an integer dtype holds exactly (ATen would reject or truncate it with a less clear message). */
+function checkFillValue(what: string, value: number | boolean, dtype: DType | undefined): void {
+  if (typeof value !== 'number' || dtype === undefined || !INTEGER_DTYPES.has(dtype)) return;
+  if (!Number.isSafeInteger(value)) {
+    throw new ArgumentRangeError(`${what}: value ${value} cannot be held exactly by ${dtype} (${Number.isInteger(value) ? 'beyond 2^53' : 'not an integer'})`);
+  }
+}
+
+const INTEGER_DTYPES: ReadonlySet<DType> = new Set(['int64', 'int32', 'int16', 'int8', 'uint8']);
+
+const NEG_ = op('aten::neg_');
+
+/**
+ * The op layer passes an integral JS number as an integer Scalar (so that
+ * `intTensor.add(2)` stays integer, as in Python), and -0 is integral: a
+ * fill of -0 would come out +0. A float fill of -0 is negated back here.
+ */
+function withFillSign(tensor: Tensor, value: number | boolean): Tensor {
+  if (Object.is(value, -0) && isFloating(tensor.dtype)) callOp(NEG_.handle, tensor.handle);
+  return tensor;
+}
+
 export function full(shape: readonly number[], value: number | boolean, options?: TensorOptions): Tensor {
-  return finish(wrap(callOp(FULL.handle, checkShape(shape), value, ...factoryArgs(options, typeof value === 'boolean' ? 'bool' : 'float32'))), options);
+  checkFillValue('full()', value, options?.dtype);
+  const filled = wrap(callOp(FULL.handle, checkShape(shape), value, ...factoryArgs(options, typeof value === 'boolean' ? 'bool' : 'float32')));
+  return finish(withFillSign(filled, value), options);
 }
 
 /** Uninitialised memory: fill it before reading. */
@@ -190,7 +179,11 @@ export function empty(shape: readonly number[], options?: TensorOptions & { memo
 /** Values from `start` (inclusive) to `end` (exclusive) by `step`. float32 unless a dtype is given. */
 export function arange(start: number, end?: number, step = 1, options?: TensorOptions): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0) throw new RangeError('arange(): step must be non-zero');
+  for (const [name, value] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (typeof value !== 'number') throw new ArgumentTypeError(`arange(): ${name} must be a number, got ${typeof value}`);
+    if (!Number.isFinite(value)) throw new ArgumentRangeError(`arange(): ${name} must be finite, got ${value}`);
+  }
+  if (step === 0) throw new ArgumentRangeError('arange(): step must be non-zero');
   const allIntegers = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   return finish(wrap(callOp(ARANGE.handle, start, end, step, ...factoryArgs(options, allIntegers ? 'int64' : 'float32'))), options);
 }
@@ -205,7 +198,9 @@ export function eye(n: number, m = n, options?: TensorOptions): Tensor {
 
 /** A 0-dim tensor holding `value`. */
 export function scalarTensor(value: number | boolean, options?: TensorOptions): Tensor {
-  return finish(wrap(callOp(SCALAR_TENSOR.handle, value, ...factoryArgs(options, typeof value === 'boolean' ? 'bool' : 'float32'))), options);
+  checkFillValue('scalarTensor()', value, options?.dtype);
+  const filled = wrap(callOp(SCALAR_TENSOR.handle, value, ...factoryArgs(options, typeof value === 'boolean' ? 'bool' : 'float32')));
+  return finish(withFillSign(filled, value), options);
 }
 
 function likeArgs(options: TensorOptions | undefined): [number | undefined, undefined, string | undefined, undefined, undefined] {
@@ -221,7 +216,9 @@ export function onesLike(like: Tensor, options?: TensorOptions): Tensor {
 }
 
 export function fullLike(like: Tensor, value: number | boolean, options?: TensorOptions): Tensor {
-  return finish(wrap(callOp(FULL_LIKE.handle, handleOf(like, 'fullLike(like)'), value, ...likeArgs(options))), options);
+  checkFillValue('fullLike()', value, options?.dtype ?? (like instanceof Tensor ? like.dtype : undefined));
+  const filled = wrap(callOp(FULL_LIKE.handle, handleOf(like, 'fullLike(like)'), value, ...likeArgs(options)));
+  return finish(withFillSign(filled, value), options);
 }
 
 export function emptyLike(like: Tensor, options?: TensorOptions): Tensor {
