@@ -60,38 +60,65 @@ export function unkeep<T extends ScopedResource>(resource: T): T {
   return resource;
 }
 
-function collectReturned(value: unknown, into: Set<unknown>, depth: number): void {
-  if (value === null || typeof value !== 'object' || depth > 8) return;
-  if (typeof (value as ScopedResource).dispose === 'function' && !Array.isArray(value)) {
-    into.add(value);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const item of value) collectReturned(item, into, depth + 1);
-  } else if (value instanceof Map) {
-    for (const item of value.values()) collectReturned(item, into, depth + 1);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const item of Object.values(value)) collectReturned(item, into, depth + 1);
-  }
+/** Whether `value` is a tensor (a resource with a handle), as opposed to a container of them. */
+function isTrackedResource(value: object): value is ScopedResource {
+  return typeof (value as ScopedResource).dispose === 'function' && 'handle' in value;
 }
 
 /**
- * Runs `fn` and frees every tensor it created, except what it returns
- * (tensors directly, or inside arrays, Maps and plain objects) and what it
- * passed to `keep()`. Returned tensors move to the enclosing scope. Scopes
- * nest; an exception still frees everything created inside.
+ * Every object reachable from `value` for which `isLeaf` holds, not looking
+ * inside leaves: through arrays, Maps (keys and values), Sets, plain objects
+ * and class instances (own enumerable properties), to any depth, each object
+ * once (cycles are fine). Typed arrays, ArrayBuffers and functions are skipped.
+ */
+function collect(value: unknown, isLeaf: (value: object) => boolean): Set<object> {
+  const found = new Set<object>();
+  const seen = new Set<object>();
+  const stack: object[] = [];
+  const push = (item: unknown) => {
+    if (item !== null && typeof item === 'object') stack.push(item);
+  };
+  push(value);
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (seen.has(item)) continue;
+    seen.add(item);
+    if (isLeaf(item)) {
+      found.add(item);
+    } else if (Array.isArray(item) || item instanceof Set) {
+      for (const element of item) push(element);
+    } else if (item instanceof Map) {
+      for (const [key, element] of item) {
+        push(key);
+        push(element);
+      }
+    } else if (!ArrayBuffer.isView(item) && !(item instanceof ArrayBuffer) && !(item instanceof Promise)) {
+      for (const key of Object.keys(item)) push((item as Record<string, unknown>)[key]);
+    }
+  }
+  return found;
+}
+
+/**
+ * Runs `fn` and frees every tensor it created, except what it returns and
+ * what it passed to `keep()`. A returned tensor is found anywhere in the
+ * returned value: in arrays, Maps (keys and values), Sets, plain objects and
+ * class instances (their own enumerable properties), at any depth, cycles
+ * included. Tensors reachable only through private `#fields`, getters,
+ * closures or WeakMaps are not seen: keep() those. Returned tensors move to
+ * the enclosing scope. Scopes nest; an exception still frees everything
+ * created inside.
  */
 export function scope<T>(fn: () => T): T {
   const frame: ScopedResource[] = [];
   frames.push(frame);
   depthCell[0] = frames.length;
   let result: T;
-  let returned: Set<unknown> | undefined;
+  let returned: Set<object> | undefined;
   try {
     result = fn();
     assertSync(result, 'scope()', 'Run each synchronous step in its own scope instead.');
-    returned = new Set();
-    collectReturned(result, returned, 0);
+    returned = collect(result, isTrackedResource);
   } finally {
     frames.pop();
     depthCell[0] = frames.length;
@@ -114,11 +141,14 @@ export function scopeDepth(): number {
   return frames.length;
 }
 
-/** Disposes every resource in `values` (arrays, Maps and plain objects are searched). */
+/**
+ * Disposes everything with a dispose() method found in `values` (tensors,
+ * modules, optimizers), searching the same structures as scope() does; a
+ * disposable found is disposed, not searched further.
+ */
 export function dispose(...values: unknown[]): void {
-  const found = new Set<unknown>();
-  collectReturned(values, found, 0);
-  for (const resource of found) (resource as ScopedResource).dispose();
+  const isDisposable = (value: object) => typeof (value as { dispose?: unknown }).dispose === 'function';
+  for (const resource of collect(values, isDisposable)) (resource as { dispose(): void }).dispose();
 }
 
 export interface MemoryInfo {

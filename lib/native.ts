@@ -83,6 +83,7 @@ export interface NativeBinding {
   isLeaf(t: TensorHandle): boolean;
   gradFn(t: TensorHandle): string | null;
   grad(t: TensorHandle): TensorHandle | null;
+  gradIs(t: TensorHandle, candidate: TensorHandle): boolean;
   setGrad(t: TensorHandle, grad: TensorHandle | null): void;
   retainGrad(t: TensorHandle): void;
   setData(t: TensorHandle, source: TensorHandle): void;

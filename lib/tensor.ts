@@ -31,6 +31,7 @@ import type { ReduceOptions, TopkOptions, ValuesIndices, VarianceOptions } from 
 import { callOp, op } from './ops/op';
 import * as shp from './ops/shape';
 import type { PadMode } from './ops/shape';
+import { ArgumentRangeError, ArgumentTypeError } from './errors';
 
 export class TensorDisposedError extends Error {
   readonly code = 'ERR_TORCHTS_DISPOSED';
@@ -66,6 +67,7 @@ const DETACH_ = op('aten::detach_');
 
 export class Tensor {
   #handle: TensorHandle | null;
+  #gradCache: WeakRef<Tensor> | undefined;
 
   private constructor(handle: TensorHandle) {
     this.#handle = handle;
@@ -74,7 +76,7 @@ export class Tensor {
 
   /** Wraps a native handle (internal: ops use it for their results). */
   static fromHandle(handle: TensorHandle | null): Tensor {
-    if (handle === null || handle === undefined) throw new TypeError('torchts: an op returned no tensor');
+    if (handle === null || handle === undefined) throw new ArgumentTypeError('torchts: an op returned no tensor');
     return new Tensor(handle);
   }
 
@@ -122,7 +124,7 @@ export class Tensor {
     const shape = this.shape;
     if (dim === undefined) return shape;
     const index = dim < 0 ? shape.length + dim : dim;
-    if (index < 0 || index >= shape.length) throw new RangeError(`dim ${dim} is out of range for a ${shape.length}-dim tensor`);
+    if (index < 0 || index >= shape.length) throw new ArgumentRangeError(`dim ${dim} is out of range for a ${shape.length}-dim tensor`);
     return shape[index]!;
   }
 
@@ -178,10 +180,23 @@ export class Tensor {
     return this;
   }
 
-  /** The accumulated gradient (a new handle on it), or null. */
+  /**
+   * The accumulated gradient, or null. Repeated reads return the same Tensor
+   * while it is the current gradient and not disposed (or freed by its
+   * scope), so reading `.grad` in a loop holds one handle, not one per read.
+   * The cache is a WeakRef: it keeps nothing alive.
+   */
   get grad(): Tensor | null {
+    const cached = this.#gradCache?.deref();
+    if (cached !== undefined && !cached.isDisposed && native.gradIs(this.handle, cached.handle)) return cached;
     const handle = native.grad(this.handle);
-    return handle === null ? null : new Tensor(handle);
+    if (handle === null) {
+      this.#gradCache = undefined;
+      return null;
+    }
+    const grad = new Tensor(handle);
+    this.#gradCache = new WeakRef(grad);
+    return grad;
   }
 
   set grad(value: Tensor | null) {
@@ -215,11 +230,9 @@ export class Tensor {
       native.setGrad(this.handle, null);
       return;
     }
+    // Not disposed: it is the cached .grad others may hold.
     const grad = this.grad;
-    if (grad !== null) {
-      pw.zero_(grad);
-      grad.dispose();
-    }
+    if (grad !== null) pw.zero_(grad);
   }
 
   /** A new tensor sharing data, cut from the autograd graph. */
@@ -245,7 +258,7 @@ export class Tensor {
             : { device: checkDevice(target, 'to(device)') }
         : target;
     if (options === null || typeof options !== 'object') {
-      throw new TypeError(`to() takes a dtype, a device, a memory format or an options object, got ${String(target)}`);
+      throw new ArgumentTypeError(`to() takes a dtype, a device, a memory format or an options object, got ${String(target)}`);
     }
     return new Tensor(
       callOp(

@@ -261,6 +261,14 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
   return WrapTensor(info.Env(), UnwrapTensor(info[0], "tensor").grad());
 }
 
+// gradIs(tensor, candidate): whether candidate is a handle on tensor's current
+// .grad (same TensorImpl), so JS can hand out one cached .grad handle.
+Napi::Value GradIs(const Napi::CallbackInfo& info) {
+  const at::Tensor& grad = UnwrapTensor(info[0], "tensor").grad();
+  const at::Tensor candidate = UnwrapTensor(info[1], "candidate");
+  return Napi::Boolean::New(info.Env(), grad.defined() && grad.unsafeGetTensorImpl() == candidate.unsafeGetTensorImpl());
+}
+
 Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   at::Tensor tensor = UnwrapTensor(info[0], "tensor");
   if (info[1].IsNull() || info[1].IsUndefined()) {
@@ -388,6 +396,7 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   Export<IsLeaf>(env, exports, "isLeaf");
   Export<GradFnName>(env, exports, "gradFn");
   Export<Grad>(env, exports, "grad");
+  Export<GradIs>(env, exports, "gradIs");
   Export<SetGrad>(env, exports, "setGrad");
   Export<RetainGrad>(env, exports, "retainGrad");
   Export<SetData>(env, exports, "setData");

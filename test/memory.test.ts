@@ -25,6 +25,116 @@ t.test('scope frees what it created, except returned and kept tensors', (t) => {
   t.end();
 });
 
+// The rule (lib/memory.ts, README "Memory"): a tensor reachable from the
+// returned value through arrays, Maps (keys and values), Sets, plain objects
+// and class instances' own enumerable properties survives, at any depth and
+// through cycles; anything else the scope created is freed.
+class Holder {
+  constructor(readonly inner: tt.Tensor) {}
+}
+
+class Hidden {
+  readonly #inner: tt.Tensor;
+  constructor(inner: tt.Tensor) {
+    this.#inner = inner;
+  }
+  get inner(): tt.Tensor {
+    return this.#inner;
+  }
+}
+
+function deeplyNested(leaf: unknown, depth: number): unknown {
+  let value = leaf;
+  for (let level = 0; level < depth; level++) value = level % 2 === 0 ? [value] : { next: value };
+  return value;
+}
+
+const survivors: [string, (made: tt.Tensor) => unknown, (result: never) => tt.Tensor][] = [
+  ['an array', (x) => [1, x], (r: unknown[]) => r[1] as tt.Tensor],
+  ['a structure 40 levels deep', (x) => deeplyNested(x, 40), (r: unknown) => {
+    let value = r;
+    while (!(value instanceof tt.Tensor)) value = Array.isArray(value) ? value[0] : (value as { next: unknown }).next;
+    return value;
+  }],
+  ['a Map value', (x) => new Map([['w', x]]), (r: Map<string, tt.Tensor>) => r.get('w')!],
+  ['a Map key', (x) => new Map([[x, 'weight']]), (r: Map<tt.Tensor, string>) => [...r.keys()][0]!],
+  ['a Set', (x) => new Set([x]), (r: Set<tt.Tensor>) => [...r][0]!],
+  ['a plain object', (x) => ({ loss: { value: x } }), (r: { loss: { value: tt.Tensor } }) => r.loss.value],
+  ['a class instance', (x) => new Holder(x), (r: Holder) => r.inner],
+  ['a cycle', (x) => {
+    const node: { self?: unknown; value: tt.Tensor } = { value: x };
+    node.self = [node];
+    return node;
+  }, (r: { value: tt.Tensor }) => r.value],
+];
+
+for (const [container, wrap, unwrap] of survivors) {
+  t.test(`scope keeps a tensor returned inside ${container}`, (t) => {
+    const base = live();
+    const result = tt.scope(() => {
+      tt.ones([3]).mul(7); // garbage the scope must free
+      return wrap(tt.ones([3]).add(1));
+    });
+    t.equal(live(), base + 1, 'only the returned tensor is left');
+    const kept = unwrap(result as never);
+    t.same(kept.arraySync(), [2, 2, 2], 'and it is usable');
+    tt.dispose(result);
+    t.equal(live(), base, 'dispose() finds it in the same structure');
+    t.end();
+  });
+}
+
+t.test('scope does not see a tensor behind a private field: keep() it', (t) => {
+  const base = live();
+  const lost = tt.scope(() => new Hidden(tt.ones([2])));
+  t.equal(live(), base, 'freed, as the documented rule says');
+  t.throws(() => lost.inner.add(1), { name: 'TensorDisposedError' }, 'and using it is a clear error');
+  const kept = tt.scope(() => new Hidden(tt.keep(tt.ones([2]))));
+  t.same(kept.inner.arraySync(), [1, 1], 'keep() makes it survive');
+  kept.inner.dispose();
+  t.equal(live(), base);
+  t.end();
+});
+
+t.test('.grad returns one cached tensor per gradient, so reading it in a loop holds one handle', (t) => {
+  const p = tt.ones([3], { requiresGrad: true });
+  t.equal(p.grad, null, 'no gradient yet');
+  p.mul(2).sum().backward();
+  const base = live();
+  const first = p.grad!;
+  let same = 0;
+  for (let i = 0; i < 1000; i++) if (p.grad === first) same++;
+  t.equal(same, 1000, 'every read returns the same object');
+  t.equal(live(), base + 1, '1000 reads, one live handle');
+  t.same(first.arraySync(), [2, 2, 2]);
+  p.mul(3).sum().backward();
+  t.equal(p.grad, first, 'accumulation is in place: still the same tensor');
+  t.same(first.arraySync(), [5, 5, 5], 'and it shows the new values');
+  p.zeroGrad({ setToNone: false });
+  t.equal(p.grad, first, 'zeroing in place keeps it');
+  t.same(first.arraySync(), [0, 0, 0]);
+  p.grad = tt.full([3], 9);
+  const replaced = p.grad!;
+  t.not(replaced, first, 'a replaced gradient is a new tensor');
+  t.same(replaced.arraySync(), [9, 9, 9]);
+  t.same(first.arraySync(), [0, 0, 0], 'the old one is still a valid (detached) tensor');
+  first.dispose();
+  replaced.dispose();
+  const reread = p.grad!;
+  t.ok(!reread.isDisposed, 'a disposed cached .grad is not handed out again');
+  t.same(reread.arraySync(), [9, 9, 9]);
+  p.zeroGrad({ setToNone: true });
+  t.equal(p.grad, null, 'set to none: null');
+  tt.scope(() => {
+    p.mul(1).sum().backward();
+    t.ok(p.grad !== null);
+  });
+  const afterScope = p.grad!;
+  t.ok(!afterScope.isDisposed, 'a .grad read inside a scope that freed it is re-made outside');
+  t.same(afterScope.arraySync(), [1, 1, 1]);
+  t.end();
+});
+
 t.test('nested scopes hand returned tensors to the enclosing scope', (t) => {
   const base = live();
   tt.scope(() => {

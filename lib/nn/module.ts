@@ -7,6 +7,7 @@ import { noGrad } from '../autograd';
 import { keep } from '../memory';
 import { native } from '../native';
 import { Tensor, type ToOptions } from '../tensor';
+import { ArgumentTypeError } from '../errors';
 
 /** Names to tensors, in a module's canonical (PyTorch) order. */
 export type StateDict = Map<string, Tensor>;
@@ -80,16 +81,16 @@ export abstract class Module {
 
   private checkName(name: string, kind: string): void {
     this.assertLive();
-    if (!NAME_PATTERN.test(name)) throw new TypeError(`${kind} name must be non-empty and contain no '.', got '${name}'`);
+    if (!NAME_PATTERN.test(name)) throw new ArgumentTypeError(`${kind} name must be non-empty and contain no '.', got '${name}'`);
     if (this.#children.has(name) || this.#parameters.has(name) || this.#buffers.has(name)) {
-      throw new TypeError(`${this.typeName} already has a member named '${name}'`);
+      throw new ArgumentTypeError(`${this.typeName} already has a member named '${name}'`);
     }
   }
 
   /** Adds a child module; its parameters appear as `<name>.<param>`. */
   protected registerModule<M extends Module>(name: string, module: M): M {
     this.checkName(name, 'module');
-    if (!(module instanceof Module)) throw new TypeError(`registerModule('${name}') needs a Module`);
+    if (!(module instanceof Module)) throw new ArgumentTypeError(`registerModule('${name}') needs a Module`);
     this.#children.set(name, module);
     return module;
   }
@@ -98,7 +99,7 @@ export abstract class Module {
   protected registerParameter(name: string, tensor: Tensor | null): Tensor | null {
     this.checkName(name, 'parameter');
     if (tensor !== null) {
-      if (!tensor.isFloatingPoint()) throw new TypeError(`parameter '${name}' must be floating point, got ${tensor.dtype}`);
+      if (!tensor.isFloatingPoint()) throw new ArgumentTypeError(`parameter '${name}' must be floating point, got ${tensor.dtype}`);
       keep(tensor);
       if (!tensor.requiresGrad) tensor.requiresGrad = true;
     }
@@ -118,7 +119,7 @@ export abstract class Module {
   /** A registered parameter or buffer of this module (not of children). */
   protected tensor(name: string): Tensor {
     const found = this.#parameters.get(name) ?? this.#buffers.get(name);
-    if (found === undefined || found === null) throw new TypeError(`${this.typeName} has no tensor '${name}'`);
+    if (found === undefined || found === null) throw new ArgumentTypeError(`${this.typeName} has no tensor '${name}'`);
     return found;
   }
 
@@ -232,7 +233,7 @@ export abstract class Module {
     for (const [key, target] of targets) {
       const value = provided.get(key);
       if (value === undefined) continue;
-      if (!(value instanceof Tensor)) throw new TypeError(`state dict entry '${key}' is not a Tensor`);
+      if (!(value instanceof Tensor)) throw new ArgumentTypeError(`state dict entry '${key}' is not a Tensor`);
       const from = value.shape;
       const to = target.shape;
       if (from.join(',') !== to.join(',')) {
@@ -295,11 +296,9 @@ export abstract class Module {
     noGrad(() => {
       for (const tensor of [...this.parameters(), ...this.buffers()]) {
         convertInPlace(tensor, options);
+        // Not disposed: it is the parameter's cached .grad, which others may hold.
         const grad = tensor.grad;
-        if (grad !== null) {
-          convertInPlace(grad, options);
-          grad.dispose();
-        }
+        if (grad !== null) convertInPlace(grad, options);
       }
     });
     return this;
