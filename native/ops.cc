@@ -7,6 +7,7 @@
 // schema's default". Arguments are converted by a kind precomputed from the
 // schema, so a call is a switch per argument plus Dispatcher::callBoxed.
 #include "common.h"
+#include <algorithm>
 
 namespace torchts {
 
@@ -97,6 +98,23 @@ std::optional<Kind> Classify(c10::TypePtr type, bool* optional, int64_t* fixedSi
   }
 }
 
+// For a name with no such overload: the overloads that do exist, so that
+// 'aten::add' (which has only named overloads) says to write 'aten::add.Tensor'.
+std::string UnknownOpMessage(const std::string& name, const std::string& overload) {
+  std::vector<std::string> overloads;
+  for (const c10::OperatorName& known : c10::Dispatcher::singleton().getAllOpNames()) {
+    if (known.name == name) overloads.push_back(known.overload_name.empty() ? "(none)" : known.overload_name);
+  }
+  const std::string label = overload.empty() ? name : name + "." + overload;
+  if (overloads.empty()) return "unknown operator " + label + " (names look like 'aten::add' with overload 'Tensor')";
+  std::sort(overloads.begin(), overloads.end());
+  std::string list;
+  for (const std::string& each : overloads) list += (list.empty() ? "" : ", ") + each;
+  const std::string example = overloads.front() == "(none)" ? name : name + "." + overloads.front();
+  return name + " has no overload " + (overload.empty() ? std::string("without a name") : "'" + overload + "'") +
+         "; its overloads are: " + list + " (call e.g. '" + example + "')";
+}
+
 // resolveOp(name: "aten::add", overload: "Tensor" | "") -> id
 Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -108,10 +126,7 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   if (known != data.opIds.end()) return Napi::Number::New(env, known->second);
 
   auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
-  if (!handle.has_value()) {
-    throw MakeError(env, "unknown operator " + label + " (names look like 'aten::add' with overload 'Tensor')",
-                    "ERR_TORCHTS_UNKNOWN_OP");
-  }
+  if (!handle.has_value()) throw MakeError(env, UnknownOpMessage(name, overload), "ERR_TORCHTS_UNKNOWN_OP");
   auto entry = std::make_unique<OpEntry>(*handle);
   entry->label = label;
   const c10::FunctionSchema& schema = handle->schema();
