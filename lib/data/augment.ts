@@ -14,6 +14,7 @@ import { arange, tensor } from '../ops/creation';
 import { affineGrid, gridSample } from '../ops/nn';
 import type { Tensor } from '../tensor';
 import type { Rng } from './rng';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 
 /** How to fill what a crop's padding or a transform brings in from outside the image. */
 export type CropPadding = 'zeros' | 'reflect';
@@ -33,7 +34,10 @@ export interface AugmentOptions {
    * 'zeros' (zero after normalisation: the mean colour), 'reflection'.
    */
   translate?: { fraction: number; fill?: AffineFill };
-  /** Random rotation by up to `degrees` either way (Keras' rotation_range); `fill` as for translate. */
+  /**
+   * Random rotation by up to `degrees` either way (Keras' rotation_range); `fill` as for translate.
+   * Rotation and shift run as one transform, so they share one fill: set it on either (or the same on both).
+   */
   rotate?: { degrees: number; fill?: AffineFill };
 }
 
@@ -55,19 +59,27 @@ export function planAugment(options: AugmentOptions | undefined, height: number,
   const o = options ?? {};
   const padding = o.crop?.padding ?? 0;
   const paddingMode = o.crop?.mode ?? 'zeros';
-  if (!Number.isInteger(padding) || padding < 0) throw new TypeError(`augment.crop.padding must be a non-negative integer, got ${padding}`);
-  if (paddingMode !== 'zeros' && paddingMode !== 'reflect') throw new TypeError(`augment.crop.mode must be 'zeros' or 'reflect', got ${JSON.stringify(paddingMode)}`);
+  if (!Number.isInteger(padding) || padding < 0) throw new ArgumentTypeError(`augment.crop.padding must be a non-negative integer, got ${padding}`);
+  if (paddingMode !== 'zeros' && paddingMode !== 'reflect') throw new ArgumentTypeError(`augment.crop.mode must be 'zeros' or 'reflect', got ${JSON.stringify(paddingMode)}`);
   if (paddingMode === 'reflect' && padding >= Math.min(height, width)) {
-    throw new RangeError(`augment.crop: reflect padding (${padding}) must be smaller than the image (${height}x${width})`);
+    throw new ArgumentRangeError(`augment.crop: reflect padding (${padding}) must be smaller than the image (${height}x${width})`);
   }
   const cutout = o.cutout?.size ?? 0;
-  if (!Number.isInteger(cutout) || cutout < 0) throw new TypeError(`augment.cutout.size must be a non-negative integer, got ${cutout}`);
+  if (!Number.isInteger(cutout) || cutout < 0) throw new ArgumentTypeError(`augment.cutout.size must be a non-negative integer, got ${cutout}`);
   const translate = o.translate?.fraction ?? 0;
-  if (!(translate >= 0 && translate < 1)) throw new RangeError(`augment.translate.fraction must be in [0, 1), got ${translate}`);
+  if (!(translate >= 0 && translate < 1)) throw new ArgumentRangeError(`augment.translate.fraction must be in [0, 1), got ${translate}`);
   const degrees = o.rotate?.degrees ?? 0;
-  if (!(degrees >= 0 && degrees <= 180)) throw new RangeError(`augment.rotate.degrees must be in [0, 180], got ${degrees}`);
+  if (!(degrees >= 0 && degrees <= 180)) throw new ArgumentRangeError(`augment.rotate.degrees must be in [0, 180], got ${degrees}`);
+  // Rotation and shift are one affine transform sampled once, so one fill
+  // covers both: two different ones are an error rather than one ignored.
+  if (o.rotate?.fill !== undefined && o.translate?.fill !== undefined && o.rotate.fill !== o.translate.fill) {
+    throw new ArgumentTypeError(
+      `augment.rotate.fill (${JSON.stringify(o.rotate.fill)}) and augment.translate.fill (${JSON.stringify(o.translate.fill)}) differ: ` +
+        'rotation and shift are applied as one transform with one fill; give the same fill to both, or set it on one',
+    );
+  }
   const fill = o.rotate?.fill ?? o.translate?.fill ?? 'border';
-  if (!['border', 'zeros', 'reflection'].includes(fill)) throw new TypeError(`augment fill must be 'border', 'zeros' or 'reflection', got ${JSON.stringify(fill)}`);
+  if (!['border', 'zeros', 'reflection'].includes(fill)) throw new ArgumentTypeError(`augment fill must be 'border', 'zeros' or 'reflection', got ${JSON.stringify(fill)}`);
   const flip = o.flip ?? false;
   return {
     padding,

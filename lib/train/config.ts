@@ -1,6 +1,8 @@
 // Training configuration: every option with its default, the presets
 // (recipes), and validation with messages that name the option.
 import type { AugmentOptions } from '../data';
+import { planAugment } from '../data/augment';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 import type { ProgressiveResize } from './progressive';
 import type { TtaShiftDirections } from './evaluate';
 
@@ -225,13 +227,13 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
 function checkProgressiveResize(plan: ProgressiveResize): void {
   const size = plan.startSize;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((side) => Number.isInteger(side) && side >= 8)) {
-    throw new ConfigError(`progressiveResize.startSize must be [height, width], integers >= 8, got ${JSON.stringify(size)}`);
+    throw new ConfigError(`progressiveResize.startSize must be [height, width], integers >= 8, got ${shown(size)}`);
   }
   if (!Number.isInteger(plan.fullSizeEpoch) || plan.fullSizeEpoch < 1) {
-    throw new ConfigError(`progressiveResize.fullSizeEpoch must be a positive integer, got ${JSON.stringify(plan.fullSizeEpoch)}`);
+    throw new ConfigError(`progressiveResize.fullSizeEpoch must be a positive integer, got ${shown(plan.fullSizeEpoch)}`);
   }
   if (plan.multiple !== undefined && (!Number.isInteger(plan.multiple) || plan.multiple < 1)) {
-    throw new ConfigError(`progressiveResize.multiple must be a positive integer, got ${JSON.stringify(plan.multiple)}`);
+    throw new ConfigError(`progressiveResize.multiple must be a positive integer, got ${shown(plan.multiple)}`);
   }
 }
 
@@ -245,21 +247,26 @@ export class ConfigError extends Error {
 
 const KNOWN = new Set([...Object.keys(DEFAULTS), 'data', 'cacheDir', 'targetSize', 'threads', 'runDir', 'preset']);
 
+/** A value as the user wrote it: JSON, except numbers JSON cannot show (NaN, Infinity). */
+function shown(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
+}
+
 function positiveInteger(config: TrainConfig, key: keyof TrainConfig): void {
   const value = config[key];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${key} must be a positive integer, got ${shown(value)}`);
   }
 }
 
 function finiteInRange(value: unknown, name: string, low: number, high: number, lowOpen = false): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value > high || (lowOpen ? value <= low : value < low)) {
-    throw new ConfigError(`${name} must be a number in ${lowOpen ? '(' : '['}${low}, ${high}], got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${name} must be a number in ${lowOpen ? '(' : '['}${low}, ${high}], got ${shown(value)}`);
   }
 }
 
 function oneOf<T extends string>(value: unknown, name: string, options: readonly T[]): void {
-  if (!options.includes(value as T)) throw new ConfigError(`${name} must be one of ${options.join(', ')}; got ${JSON.stringify(value)}`);
+  if (!options.includes(value as T)) throw new ConfigError(`${name} must be one of ${options.join(', ')}; got ${shown(value)}`);
 }
 
 /** Merges preset and overrides over the defaults and checks everything. */
@@ -294,15 +301,15 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   if (!Number.isInteger(config.logEverySteps) || config.logEverySteps < 0) throw new ConfigError(`logEverySteps must be a non-negative integer`);
   if (config.gradClip !== null) finiteInRange(config.gradClip, 'gradClip', 0, 1e6, true);
   if (config.threads !== undefined && (!Number.isInteger(config.threads) || config.threads < 1)) {
-    throw new ConfigError(`threads must be a positive integer, got ${JSON.stringify(config.threads)}`);
+    throw new ConfigError(`threads must be a positive integer, got ${shown(config.threads)}`);
   }
   if (config.nesterov && config.optimizer === 'sgd' && config.momentum === 0) throw new ConfigError('nesterov needs momentum > 0');
   if (config.progressiveResize !== null) checkProgressiveResize(config.progressiveResize);
   if (!Number.isInteger(config.ttaShift) || config.ttaShift < 0 || config.ttaShift > 16) {
-    throw new ConfigError(`ttaShift must be an integer from 0 to 16 (pixels), got ${JSON.stringify(config.ttaShift)}`);
+    throw new ConfigError(`ttaShift must be an integer from 0 to 16 (pixels), got ${shown(config.ttaShift)}`);
   }
   if (config.ttaShiftDirections !== 4 && config.ttaShiftDirections !== 8) {
-    throw new ConfigError(`ttaShiftDirections must be 4 (diagonal) or 8 (diagonal, horizontal and vertical), got ${JSON.stringify(config.ttaShiftDirections)}`);
+    throw new ConfigError(`ttaShiftDirections must be 4 (diagonal) or 8 (diagonal, horizontal and vertical), got ${shown(config.ttaShiftDirections)}`);
   }
   if (config.ema !== null) {
     finiteInRange(config.ema.decay, 'ema.decay', 0, 1, true);
@@ -321,11 +328,27 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
     }
   }
   if (typeof config.device !== 'string' || !/^(auto|cpu|cuda(:\d+)?)$/.test(config.device)) {
-    throw new ConfigError(`device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(config.device)}`);
+    throw new ConfigError(`device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${shown(config.device)}`);
   }
   if (config.targetSize !== undefined) {
     const [h, w] = config.targetSize;
     if (!Number.isInteger(h) || !Number.isInteger(w) || h < 8 || w < 8) throw new ConfigError(`targetSize must be [height, width] of at least 8 pixels`);
   }
+  checkAugment(config);
   return config;
+}
+
+/**
+ * The augmentation plan's own checks, run now so a bad option fails before
+ * the data is read. The image size is not known yet (unless targetSize is
+ * set): the one size-dependent check, reflect padding, waits for the data.
+ */
+function checkAugment(config: TrainConfig): void {
+  const [height, width] = config.targetSize ?? [Infinity, Infinity];
+  try {
+    planAugment(config.augment, height, width);
+  } catch (error) {
+    if (error instanceof ArgumentTypeError || error instanceof ArgumentRangeError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
