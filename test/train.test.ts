@@ -4,14 +4,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import t from 'tap';
 import * as tt from '../lib';
 import { loadCheckpoint } from '../lib/train/checkpoint';
-import { loadTrainedModel } from '../lib/train/predict';
+import { loadTrainedModel, predict } from '../lib/train/predict';
 import { train, type TrainOptions } from '../lib/train/trainer';
 import type { Callback } from '../lib/train/callbacks';
 import { spawnTs } from './helpers/child';
 import { colourSet } from './helpers/synthetic';
+import { missingCudaDevice } from './helpers/cuda';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-train-'));
 t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -66,6 +68,22 @@ t.test('learns an easy task to near-perfect accuracy, with logs, plots and check
   t.equal(records.length, 5, 'one metrics record per epoch');
   t.same(new Set(liveAtEpochEnd.slice(1)).size, 1, `live tensors flat across epochs: ${liveAtEpochEnd.join(', ')}`);
   result.history.forEach((h) => t.ok(Number.isFinite(h.trainLoss)));
+
+  // predict() from the run folder on image files of known class: new noisy
+  // images (another seed) written as PNG, decoded by predict's own path.
+  const known = colourSet(9, { seed: 11 });
+  const files: string[] = [];
+  for (let n = 0; n < known.count; n++) {
+    const file = path.join(root, `known-${n}-${easy.classNames[known.labels[n]!]}.png`);
+    const pixels = known.images.subarray(n * 32 * 32 * 3, (n + 1) * 32 * 32 * 3);
+    await sharp(Buffer.from(pixels), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(file);
+    files.push(file);
+  }
+  const predictions = await predict(result.runDir, files, { device: 'cpu' });
+  predictions.forEach((prediction, n) => {
+    const expected = easy.classNames[known.labels[n]!];
+    t.equal(prediction.top[0]!.className, expected, `${path.basename(prediction.file)}: predicted ${prediction.top[0]!.className} (${(100 * prediction.top[0]!.probability).toFixed(1)}%)`);
+  });
   t.end();
 });
 
@@ -172,10 +190,11 @@ t.test('a non-finite loss stops the run with a clear message and keeps the last 
 t.test('bad options are clear errors before any work', async (t) => {
   await t.rejects(train(options('bad1', { epochs: 0 })), /epochs must be a positive integer, got 0/);
   await t.rejects(train(options('bad2', { batchSize: 0 })), /batchSize must be a positive integer, got 0/);
-  await t.rejects(train(options('bad3', { lr: NaN })), /lr must be a number in \(0, 100\], got null/);
+  await t.rejects(train(options('bad3', { lr: NaN })), /lr must be a number in \(0, 100\], got NaN/);
   await t.rejects(train(options('bad4', { batchSize: 1000 })), /larger than the 96 training images/);
   await t.rejects(train({ ...options('bad5'), colour: 'red' } as TrainOptions), /unknown training option 'colour'/);
-  await t.rejects(train(options('bad6', { device: 'cuda' })), tt.cuda.isAvailable() ? /./ : /CUDA is not available/);
+  const absent = missingCudaDevice();
+  await t.rejects(train(options('bad6', { device: absent.device })), { name: 'ConfigError', code: 'ERR_TORCHTS_CONFIG', message: absent.reason });
   t.end();
 });
 

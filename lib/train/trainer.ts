@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { noGrad } from '../autograd';
 import { removeStaleTempFiles, writeTextAtomic } from '../io/atomic';
 import { channelStats, DeviceLoader, loadDataset, stratifiedSplit, type ImageSet } from '../data';
-import type { Device } from '../device';
+import { checkDevice, DeviceUnavailableError, type Device } from '../device';
 import { keep, scope } from '../memory';
 import { resnet18, resnet34, type ResNet } from '../models/resnet';
 import type { Module } from '../nn/module';
@@ -64,10 +64,13 @@ type Schedule = OneCycleLR | StepLR | ReduceLROnPlateau | ReturnType<typeof cosi
 
 function resolveDevice(config: TrainConfig): Device {
   if (config.device === 'auto') return cuda.isAvailable() ? 'cuda' : 'cpu';
-  if (config.device !== 'cpu' && !cuda.isAvailable()) {
-    throw new ConfigError(`device '${config.device}' was asked for, but CUDA is not available (${cuda.isCompiled() ? 'no GPU is visible' : 'this build uses a CPU-only libtorch'}); use --device cpu or auto`);
+  // checkDevice says why (CPU-only build, no visible GPU, too few GPUs).
+  try {
+    return checkDevice(config.device, 'device');
+  } catch (error) {
+    if (!(error instanceof DeviceUnavailableError)) throw error;
+    throw new ConfigError(`${error.message}; use another --device, or auto`);
   }
-  return config.device as Device;
 }
 
 function defaultRunDir(config: TrainConfig): string {
