@@ -28,6 +28,16 @@ function releaseAll(value: PickledValue): void {
   else if (value.kind === 'dict') value.entries.forEach(([k, v]) => (releaseAll(k), releaseAll(v)));
 }
 
+/** native.loadPt, with its format errors (code ERR_TORCHTS_PT) as PtFormatError like the ones found here. */
+function readPickle(file: string): PickledValue {
+  try {
+    return native.loadPt(file);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_TORCHTS_PT') throw new PtFormatError((error as Error).message);
+    throw error;
+  }
+}
+
 export interface LoadPtOptions {
   /**
    * For checkpoints that nest the state dict, e.g. `{'model': state_dict,
@@ -39,7 +49,7 @@ export interface LoadPtOptions {
 /** Reads a state dict (names -> CPU tensors) from a torch.save file. */
 export function loadPt(file: string, options: LoadPtOptions = {}): Map<string, Tensor> {
   if (!fs.existsSync(file)) throw new PtFormatError(`${file}: no such file`);
-  const root = native.loadPt(file);
+  const root = readPickle(file);
   let handles: Map<string, TensorHandle>;
   try {
     let value = root;

@@ -5,13 +5,13 @@ import * as tt from '../../lib';
 
 async function runAll(): Promise<void> {
 for (const c of CASES) {
-  let outcome: { threw: boolean; errorName?: string; message?: string; code?: string };
+  let outcome: { threw: boolean; errorName?: string; errorClass?: string; message?: string; code?: string };
   try {
     await c.run();
     outcome = { threw: false };
   } catch (error) {
     const e = error as Error & { code?: string };
-    outcome = { threw: true, errorName: e.name, message: e.message, code: e.code };
+    outcome = { threw: true, errorName: e.name, errorClass: e?.constructor?.name, message: e.message, code: e.code };
   }
   process.stdout.write(JSON.stringify({ area: c.area, name: c.name, ...outcome }) + '\n');
 }
