@@ -131,7 +131,7 @@ t.test('random nested values: exact round trip or a TypeError/RangeError with ER
     }
     if (!expected.ok) {
       refusals++;
-      if (!(error instanceof TypeError || error instanceof RangeError) || error.code !== 'ERR_TORCHTS_ARG') {
+      if (!(error instanceof TypeError || error instanceof RangeError) || (error as { code?: string }).code !== 'ERR_TORCHTS_ARG') {
         t.fail(`${label}: expected a TypeError/RangeError with ERR_TORCHTS_ARG, got ${error ? `${error.name} ${error.code}: ${error.message}` : `tensor ${made!.toString()}`}`);
       }
       made?.dispose();
@@ -175,7 +175,7 @@ t.test('the other creation functions refuse values they would change', (t) => {
   t.throws(() => tt.linspace(0, 1, 2.5), { code: 'ERR_TORCHTS_ARG', message: /'steps' must be an integer, got 2.5/ });
   t.throws(() => tt.fromBytesAs('abc' as unknown as ArrayBuffer, undefined, 'float32'), { code: 'ERR_TORCHTS_ARG', message: /fromBytesAs\(data\) must be an ArrayBuffer, Buffer or TypedArray, got string/ });
   t.throws(() => tt.zeros([NaN]), { code: 'ERR_TORCHTS_ARG', message: /shape must hold non-negative integers, got \[NaN\]/ });
-  t.same(tt.full([2], -0).arraySync().map((v) => Object.is(v, -0)), [true, true], 'full keeps -0');
+  t.same((tt.full([2], -0).arraySync() as number[]).map((v) => Object.is(v, -0)), [true, true], 'full keeps -0');
   t.ok(Object.is(tt.scalarTensor(-0, { dtype: 'float64' }).item(), -0), 'scalarTensor keeps -0');
   t.ok(Object.is((tt.fullLike(tt.ones([1]), -0).arraySync() as number[])[0], -0), 'fullLike keeps -0');
   t.ok(Object.is((tt.full([1], -0, { dtype: 'int32' }).arraySync() as number[])[0], 0), 'an integer fill of -0 is 0');
