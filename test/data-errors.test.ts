@@ -46,10 +46,10 @@ t.test('image folders: empty class folder, missing split, size mismatch', async 
   fs.writeFileSync(path.join(root, 'train', 'emu', 'notes.txt'), 'not an image');
   await expectDataError(t, root, /tree-empty-class\/train\/emu: empty class folder/, 'empty class folder');
 
-  const noTest = path.join(dir, 'tree-no-test');
-  await writeImageFolder(noTest, { train, test }, () => 'png');
-  fs.rmSync(path.join(noTest, 'test'), { recursive: true });
-  await expectDataError(t, noTest, /tree-no-test\/test: missing test\/ folder/, 'missing test split');
+  const noTrain = path.join(dir, 'tree-no-train');
+  await writeImageFolder(noTrain, { train, test }, () => 'png');
+  fs.rmSync(path.join(noTrain, 'train'), { recursive: true });
+  await expectDataError(t, noTrain, /tree-no-train: not a data source: expected a cifar-10-batches-bin folder .* or an image folder with train\/<class>\/\*\.jpg \(and optionally test\/<class>\/\*\.jpg\)/, 'no train split');
 
   const unknownClass = path.join(dir, 'tree-unknown-class');
   await writeImageFolder(unknownClass, { train, test }, () => 'png');

@@ -28,7 +28,8 @@
  */
 export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './dataset';
 export { decodeImages, decodeEncodedImages, type DecodeOptions, type DecodedImages, type EncodedImage } from './decode';
-export { stratifiedSplit, subset, classCounts } from './split';
+export { stratifiedSplit, stratifiedIndices, subset, classCounts } from './split';
+export { TensorLoader, type TensorData, type TensorLoaderOptions } from './tensor-loader';
 export { channelStats } from './stats';
 export { DeviceLoader, type DeviceLoaderOptions, type Batch } from './loader';
 export { type AugmentOptions, type AffineFill, type CropPadding } from './augment';

@@ -18,32 +18,44 @@ export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
 }
 
 /**
- * Splits off a validation set: from each class, `round(fraction * count)`
- * images chosen at random with `seed` (the seed used 10%). Both parts keep
- * the original order of their images. Same seed, same split.
+ * Which items go to the held-out part: from each class, `round(fraction *
+ * count)` items chosen at random with `seed` (and `streams`, to draw an
+ * independent split from the same seed). Both parts keep the original
+ * order. Same seed, same split.
  */
-export function stratifiedSplit(set: ImageSet, fraction: number, seed: number): { train: ImageSet; val: ImageSet } {
+export function stratifiedIndices(labels: ArrayLike<number>, fraction: number, seed: number, ...streams: number[]): { kept: number[]; heldOut: number[] } {
   if (!(fraction >= 0 && fraction < 1)) throw new ArgumentRangeError(`stratifiedSplit(): fraction must be in [0, 1), got ${fraction}`);
   const byClass = new Map<number, number[]>();
-  for (let i = 0; i < set.count; i++) {
-    const label = set.labels[i]!;
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
     let members = byClass.get(label);
     if (members === undefined) byClass.set(label, (members = []));
     members.push(i);
   }
-  const rng = new Rng(seed, RNG_STREAM.split);
-  const isVal = new Uint8Array(set.count);
+  const rng = new Rng(seed, RNG_STREAM.split, ...streams);
+  const held = new Uint8Array(labels.length);
   // Classes in label order, so the draw does not depend on the data's order of classes.
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
     const members = Int32Array.from(byClass.get(label)!);
     rng.shuffle(members);
     const take = Math.round(fraction * members.length);
-    for (let k = 0; k < take; k++) isVal[members[k]!] = 1;
+    for (let k = 0; k < take; k++) held[members[k]!] = 1;
   }
-  const train: number[] = [];
-  const val: number[] = [];
-  for (let i = 0; i < set.count; i++) (isVal[i] ? val : train).push(i);
-  return { train: subset(set, train), val: subset(set, val) };
+  const kept: number[] = [];
+  const heldOut: number[] = [];
+  for (let i = 0; i < labels.length; i++) (held[i] ? heldOut : kept).push(i);
+  return { kept, heldOut };
+}
+
+/**
+ * Splits off a validation set: from each class, `round(fraction * count)`
+ * images chosen at random with `seed` (the seed used 10%). Both parts keep
+ * the original order of their images. Same seed, same split; `streams`
+ * draw an independent split (the test split uses one).
+ */
+export function stratifiedSplit(set: ImageSet, fraction: number, seed: number, ...streams: number[]): { train: ImageSet; val: ImageSet } {
+  const { kept, heldOut } = stratifiedIndices(set.labels, fraction, seed, ...streams);
+  return { train: subset(set, kept), val: subset(set, heldOut) };
 }
 
 /** Images per class: `counts[label]`. */

@@ -21,23 +21,24 @@ export const COLOURS: [number, number, number][] = [
   [220, 200, 40],
 ];
 
-export function colourSet(count: number, options: { classes?: number; size?: number; seed?: number; noise?: number } = {}): ImageSet {
+export function colourSet(count: number, options: { classes?: number; size?: number; height?: number; width?: number; seed?: number; noise?: number } = {}): ImageSet {
   const classes = options.classes ?? 3;
-  const size = options.size ?? 32;
+  const height = options.height ?? options.size ?? 32;
+  const width = options.width ?? options.size ?? 32;
   const noise = options.noise ?? 60;
   const next = random(options.seed ?? 1);
-  const images = new Uint8Array(count * size * size * 3);
+  const images = new Uint8Array(count * height * width * 3);
   const labels = new Int32Array(count);
   for (let n = 0; n < count; n++) {
     const label = n % classes;
     labels[n] = label;
     const colour = COLOURS[label]!;
-    for (let p = 0; p < size * size; p++) {
+    for (let p = 0; p < height * width; p++) {
       for (let c = 0; c < 3; c++) {
         const value = colour[c]! + (next() - 0.5) * 2 * noise;
-        images[(n * size * size + p) * 3 + c] = Math.max(0, Math.min(255, Math.round(value)));
+        images[(n * height * width + p) * 3 + c] = Math.max(0, Math.min(255, Math.round(value)));
       }
     }
   }
-  return { images, labels, count, height: size, width: size, channels: 3, classNames: ['red', 'green', 'blue', 'yellow'].slice(0, classes) };
+  return { images, labels, count, height, width, channels: 3, classNames: ['red', 'green', 'blue', 'yellow'].slice(0, classes) };
 }

@@ -1,7 +1,9 @@
 // Image folders in the seed's (and Keras flow_from_directory's) layout:
 //
 //   <root>/train/<class>/*.{jpg,jpeg,png}
-//   <root>/test/<class>/*
+//   <root>/test/<class>/*          (optional: without it the test split is
+//                                   empty, and train()'s testFraction can
+//                                   hold one out of train)
 //
 // The class index is the position of the class folder in the sorted list of
 // train's class folders (for CIFAR-10 that is also the canonical order).
@@ -37,20 +39,17 @@ const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Checks a listing against the layout's rules and numbers the classes:
- * both splits present, no empty class folder, no test class unknown to train.
+ * train/ present (test/ may be absent), no empty class folder, no test
+ * class unknown to train.
  */
 function planFromListings(listings: Record<SplitName, SplitListing | undefined>, where: (split: SplitName, className?: string) => string): ImageTreePlan {
-  for (const split of SPLITS) {
-    if (listings[split] === undefined) {
-      throw new DataError(where(split), `missing ${split}/ folder: expected ${SPLITS.map((s) => `${s}/<class>/*.jpg`).join(' and ')}`);
-    }
-  }
-  const train = listings.train!;
-  const test = listings.test!;
+  if (listings.train === undefined) throw new DataError(where('train'), 'missing train/ folder: expected train/<class>/*.jpg (and optionally test/<class>/*.jpg)');
+  const train = listings.train;
+  const test: SplitListing = listings.test ?? new Map();
   const classNames = [...train.keys()].sort(byName);
   if (classNames.length === 0) throw new DataError(where('train'), 'no class folders: expected train/<class>/*.jpg');
   for (const split of SPLITS) {
-    for (const [className, files] of listings[split]!) {
+    for (const [className, files] of listings[split] ?? []) {
       if (files.length === 0) throw new DataError(where(split, className), 'empty class folder: no .jpg, .jpeg, .png or .webp files');
     }
   }

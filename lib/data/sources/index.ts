@@ -56,7 +56,7 @@ export function openSource(dataPath: string): Source {
   if (root !== undefined) return imageFolderSource(root);
   throw new DataError(
     resolved,
-    'not a data source: expected a cifar-10-batches-bin folder (data_batch_1.bin ... test_batch.bin) or an image folder with train/<class>/*.jpg and test/<class>/*.jpg',
+    'not a data source: expected a cifar-10-batches-bin folder (data_batch_1.bin ... test_batch.bin) or an image folder with train/<class>/*.jpg (and optionally test/<class>/*.jpg)',
   );
 }
 
@@ -164,7 +164,7 @@ function archiveSource(archive: string, stat: fs.Stats): Source {
       if (prefix === undefined) {
         throw new DataError(
           archive,
-          'not a data source: the archive holds neither cifar-10-batches-bin/data_batch_1.bin nor train/<class>/ and test/<class>/ image folders',
+          'not a data source: the archive holds neither cifar-10-batches-bin/data_batch_1.bin nor a train/<class>/ image folder (with an optional test/<class>/)',
         );
       }
       const plan = planArchiveTree(archive, contents, prefix);
