@@ -44,6 +44,10 @@ const TRAIN_OPTIONS: Options = {
   'label-smoothing': { type: 'string' },
   'grad-clip': { type: 'string' },
   'val-fraction': { type: 'string' },
+  'test-fraction': { type: 'string' },
+  weights: { type: 'string' },
+  freeze: { type: 'string' },
+  'backbone-lr-scale': { type: 'string' },
   'early-stopping': { type: 'string' },
   ema: { type: 'string' },
   seed: { type: 'string' },
@@ -80,14 +84,20 @@ With no options, trains ResNet-18 on CIFAR-10 (downloaded to the cache on
 first use) with the recipe for this machine: 'gpu' on CUDA, 'cpu' otherwise.
 
 Data:
-  --data <path>            image folder (train/<class>/*.jpg, test/...), a .tar.gz of
+  --data <path>            image folder (train/<class>/*.jpg, optional test/), a .tar.gz of
                            one, cifar-10-batches-bin/ or cifar-10-binary.tar.gz
   --cache-dir <dir>        downloads and decoded images (default $TORCHTS_HOME or ~/.cache/torchts)
   --target-size <HxW>      resize images when decoding, e.g. 32x32
   --val-fraction <f>       class-stratified validation split from train (0 = none)
+  --test-fraction <f>      hold a test split out of train, for data without test/
+Fine-tuning:
+  --weights <file>         start from a checkpoint, .safetensors or .pt state dict (a head
+                           of another class count keeps its new init)
+  --freeze <a,b,...>       freeze parameters by name prefix, e.g. conv1,bn1,layer1
+  --backbone-lr-scale <x>  lr multiplier for everything but the head (e.g. 0.1)
 Recipe:
   --preset <name>          seed | cpu | gpu (options below override it)
-  --model <name>           resnet18 | resnet34
+  --model <name>           resnet18 | resnet34 (or a name given to registerModel)
   --stem <name>            imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv)
   --epochs <n>             --batch-size <n>       --lr <x>
   --optimizer <name>       sgd | adam | adamw     --momentum <x>   --weight-decay <x>
@@ -103,7 +113,8 @@ Machine:
   --channels-last / --no-channels-last
 Output:
   --run-dir <dir>          checkpoints, metrics.jsonl, curves.svg/png (default runs/<time>-<preset>)
-  --resume <dir|file>      continue a run exactly where it stopped
+  --resume <dir|file>      continue a run exactly where it stopped (--epochs may grow for
+                           step, plateau and constant schedules)
   --log-every <n>          also log every n steps
   --no-plots               --quiet`,
   eval: `Usage: torchts eval <run-dir|checkpoint> [options]
@@ -168,6 +179,10 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   set('labelSmoothing', number(values, 'label-smoothing'));
   set('gradClip', number(values, 'grad-clip'));
   set('valFraction', number(values, 'val-fraction'));
+  set('testFraction', number(values, 'test-fraction'));
+  set('weights', values.weights as string | undefined);
+  if (values.freeze !== undefined) options.freeze = String(values.freeze).split(',').filter((prefix) => prefix !== '');
+  set('backboneLrScale', number(values, 'backbone-lr-scale'));
   set('seed', number(values, 'seed', true));
   set('threads', number(values, 'threads', true));
   set('logEverySteps', number(values, 'log-every', true));

@@ -55,4 +55,12 @@ export {
   type BatchLogs,
   type EvaluationResult,
   type Prediction,
+  Trainer,
+  registerModel,
+  registeredModels,
+  type ModelSpec,
+  type ModelFactory,
+  type LossFunction,
+  type GivenDataset,
+  type StopReason,
 } from './train';

@@ -6,7 +6,8 @@ import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 import type { ProgressiveResize } from './progressive';
 import type { TtaShiftDirections } from './evaluate';
 
-export type ModelName = 'resnet18' | 'resnet34';
+/** The built-in model names; registerModel() adds more, and a run of a user's model records 'custom:<ClassName>'. */
+export type ModelName = 'resnet18' | 'resnet34' | (string & {});
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type ScheduleName = 'onecycle' | 'cosine' | 'step' | 'plateau' | 'constant';
 export type PresetName = 'seed' | 'cpu' | 'gpu';
@@ -32,6 +33,16 @@ export interface PlateauConfig {
 
 export interface TrainConfig {
   model: ModelName;
+  /**
+   * Start from these weights (fine-tuning): a torchts checkpoint, a
+   * safetensors file or a PyTorch .pt state dict. A head whose shape does
+   * not fit the class count (the last Linear layer) keeps its fresh init.
+   */
+  weights?: string;
+  /** Parameter-name prefixes to freeze (requiresGrad false), e.g. ['conv1', 'bn1', 'layer1']. */
+  freeze: string[];
+  /** lr multiplier for every parameter outside the head (1: one lr for all), for fine-tuning. */
+  backboneLrScale: number;
   stem: 'imagenet' | 'cifar';
   zeroInitResidual: boolean;
   /** Image folder / .tar.gz / cifar-10-batches-bin (or its .tar.gz); undefined: CIFAR-10 in the cache (downloaded when missing). */
@@ -42,6 +53,12 @@ export interface TrainConfig {
   targetSize?: [number, number];
   /** Fraction of train held out (class-stratified) for validation; 0 = none. */
   valFraction: number;
+  /**
+   * Fraction of train held out (class-stratified, drawn before the
+   * validation split) as the test split, for data without one of its own
+   * (an image folder without test/, tensors); 0 = none.
+   */
+  testFraction: number;
   epochs: number;
   batchSize: number;
   evalBatchSize: number;
@@ -100,9 +117,12 @@ export interface TrainConfig {
 
 export const DEFAULTS: TrainConfig = {
   model: 'resnet18',
+  freeze: [],
+  backboneLrScale: 1,
   stem: 'imagenet',
   zeroInitResidual: false,
   valFraction: 0.1,
+  testFraction: 0,
   epochs: 15,
   batchSize: 128,
   evalBatchSize: 500,
@@ -245,7 +265,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'data', 'cacheDir', 'targetSize', 'threads', 'runDir', 'preset']);
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'data', 'cacheDir', 'targetSize', 'threads', 'runDir', 'preset', 'weights']);
 
 /** A value as the user wrote it: JSON, except numbers JSON cannot show (NaN, Infinity). */
 function shown(value: unknown): string {
@@ -278,7 +298,13 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   const preset = options.preset === undefined ? {} : PRESETS[options.preset];
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const config: TrainConfig = { ...DEFAULTS, ...preset, ...defined } as TrainConfig;
-  oneOf(config.model, 'model', ['resnet18', 'resnet34'] as const);
+  // config.model is checked against the registry when the model is built (lib/train/models.ts).
+  if (typeof config.model !== 'string' || config.model === '') throw new ConfigError(`model must be a model name, got ${shown(config.model)}`);
+  if (config.weights !== undefined && typeof config.weights !== 'string') throw new ConfigError(`weights must be a file path, got ${shown(config.weights)}`);
+  if (!Array.isArray(config.freeze) || !config.freeze.every((prefix) => typeof prefix === 'string' && prefix !== '')) {
+    throw new ConfigError(`freeze must be an array of parameter-name prefixes, got ${shown(config.freeze)}`);
+  }
+  finiteInRange(config.backboneLrScale, 'backboneLrScale', 0, 1);
   oneOf(config.stem, 'stem', ['imagenet', 'cifar'] as const);
   oneOf(config.optimizer, 'optimizer', ['sgd', 'adam', 'adamw'] as const);
   oneOf(config.schedule, 'schedule', ['onecycle', 'cosine', 'step', 'plateau', 'constant'] as const);
@@ -291,6 +317,7 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   finiteInRange(config.momentum, 'momentum', 0, 1);
   finiteInRange(config.weightDecay, 'weightDecay', 0, 1);
   finiteInRange(config.valFraction, 'valFraction', 0, 0.9);
+  finiteInRange(config.testFraction, 'testFraction', 0, 0.9);
   finiteInRange(config.labelSmoothing, 'labelSmoothing', 0, 1);
   finiteInRange(config.pctStart, 'pctStart', 0, 1, true);
   finiteInRange(config.divFactor, 'divFactor', 0, 1e6, true);

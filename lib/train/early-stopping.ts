@@ -18,6 +18,11 @@ export class EarlyStopping implements Callback {
     return this.options.monitor === 'valLoss' ? logs.valLoss : logs.valAccuracy;
   }
 
+  /** Whether it has asked training to stop (patience ran out). */
+  get triggered(): boolean {
+    return this.state.wait >= this.options.patience;
+  }
+
   /** Whether `logs` is the best epoch so far (by at least minDelta). */
   improves(logs: EpochLogs): boolean {
     const value = this.value(logs);

@@ -1,4 +1,6 @@
-export { train, type TrainOptions, type TrainResult, type StopReason } from './trainer';
+export { train, Trainer, type TrainOptions, type TrainResult, type StopReason, type LossFunction } from './trainer';
+export { registerModel, registeredModels, type ModelSpec, type ModelFactory } from './models';
+export { type GivenDataset } from './run-data';
 export { resolveConfig, DEFAULTS, PRESETS, ConfigError, type TrainConfig, type PresetName, type EarlyStoppingConfig } from './config';
 export { type Callback, type EpochLogs, type BatchLogs, type TrainContext } from './callbacks';
 export { evaluate, formatEvaluation, predictLogits, type EvaluationResult } from './evaluate';

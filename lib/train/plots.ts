@@ -125,6 +125,8 @@ export async function writeCurves(dir: string, history: readonly EpochLogs[], op
 export class CurvesPlotter implements Callback {
   async onEpochEnd(_logs: EpochLogs, context: TrainContext): Promise<void> {
     if (!fs.existsSync(context.runDir)) return;
-    await writeCurves(context.runDir, context.history, { title: `${context.config.model} (${context.config.stem} stem)`, epochs: context.epochs });
+    const { model, stem } = context.config;
+    const title = model.startsWith('resnet') ? `${model} (${stem} stem)` : model;
+    await writeCurves(context.runDir, context.history, { title, epochs: context.epochs });
   }
 }

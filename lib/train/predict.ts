@@ -6,17 +6,19 @@ import { inferenceMode } from '../autograd';
 import { decodeImages, DeviceLoader, loadDataset } from '../data';
 import type { Device } from '../device';
 import { scope } from '../memory';
-import { resnet18, resnet34, type ResNet } from '../models/resnet';
+import { Module } from '../nn/module';
 import { tensor } from '../ops/creation';
 import { softmax } from '../ops/nn';
 import { cuda } from '../runtime';
 import { loadCheckpoint, type CheckpointMeta } from './checkpoint';
-import { ConfigError } from './config';
+import { ConfigError, type TrainConfig } from './config';
+import { modelSource, recordedModelName } from './models';
+import { releaseCheckpoint } from './run';
 import { evaluate, predictLogits, type EvaluationResult } from './evaluate';
 import { resolvePrecision, type Precision } from './precision';
 
 export interface LoadedModel {
-  model: ResNet;
+  model: Module;
   meta: CheckpointMeta;
   device: Device;
   /** Which weights were loaded: the moving average when the run kept one. */
@@ -33,6 +35,12 @@ export interface InferenceOptions {
    * device, so that evaluation reproduces the trainer's test accuracy.
    */
   amp?: 'bf16' | 'off';
+  /**
+   * The model of a run that trained a custom one (config.model
+   * 'custom:<ClassName>'): a function (numClasses) => Module, or a name
+   * given to registerModel. Runs of registered models need nothing.
+   */
+  model?: string | ((numClasses: number) => Module);
 }
 
 /** A run folder (its best checkpoint, else last) or a checkpoint file. */
@@ -46,6 +54,18 @@ export function resolveCheckpoint(location: string): string {
   throw new ConfigError(`${location} holds no best.safetensors or last.safetensors`);
 }
 
+/** A fresh model of the run's architecture, to load its weights into. */
+function inferenceModel(spec: string | ((numClasses: number) => Module), config: TrainConfig, numClasses: number): Module {
+  if (spec instanceof Module) throw new ConfigError('model: pass a function (numClasses) => Module (a fresh model to load the weights into), not a Module');
+  const model = modelSource(spec, config).create(numClasses);
+  const name = recordedModelName(spec, model);
+  if (name !== config.model) {
+    model.dispose();
+    throw new ConfigError(`the checkpoint is of model '${config.model}', the model given is '${name}'`);
+  }
+  return model;
+}
+
 export function loadTrainedModel(location: string, options: InferenceOptions = {}): LoadedModel {
   if (options.amp !== undefined && options.amp !== 'bf16' && options.amp !== 'off') {
     throw new ConfigError(`amp must be 'bf16' or 'off', got ${JSON.stringify(options.amp)}`);
@@ -54,18 +74,19 @@ export function loadTrainedModel(location: string, options: InferenceOptions = {
   const contents = loadCheckpoint(file);
   const { config, data } = contents.meta;
   const device: Device = options.device === undefined || options.device === 'auto' ? (cuda.isAvailable() ? 'cuda' : 'cpu') : options.device;
-  const factory = config.model === 'resnet34' ? resnet34 : resnet18;
-  const model = factory({ numClasses: data.classNames.length, stem: config.stem });
-  const weights = contents.ema ?? contents.model;
-  model.loadStateDict(weights);
+  let model: Module;
+  try {
+    model = inferenceModel(options.model ?? config.model, config, data.classNames.length);
+    model.loadStateDict(contents.ema ?? contents.model);
+  } catch (error) {
+    releaseCheckpoint(contents);
+    throw error;
+  }
   // Checkpoints from before amp/channelsLast were configurable trained in float32, contiguous.
   const precision = resolvePrecision({ amp: options.amp ?? config.amp, channelsLast: config.channelsLast }, device);
   model.to(device).eval();
   if (precision.channelsLast) model.to('channelsLast');
-  contents.model.forEach((t) => t.dispose());
-  contents.ema?.forEach((t) => t.dispose());
-  contents.optimizer?.state.forEach((t) => t.dispose());
-  contents.rngState?.dispose();
+  releaseCheckpoint(contents);
   return { model, meta: contents.meta, device, weights: contents.ema !== null ? 'ema' : 'model', file, precision };
 }
 

@@ -1,40 +1,59 @@
-// train(): the main job end to end -- data, model, optimizer and schedule,
-// the training loop (each step in a memory scope), validation, early
-// stopping, checkpoints (atomic; resumable to the exact batch), Ctrl-C,
-// test evaluation with test-time augmentation, logs and plots.
+// train() and the Trainer behind it: a loop whose stages are separate and
+// small. setup (Trainer.create): the run, device, data, model, optimizer,
+// schedule and callbacks; the step (trainStep): forward, loss, backward,
+// optimizer, schedule; the epoch (trainEpoch) and its end (endEpoch):
+// validation, checkpoint, early stopping; finish: best weights, test, report.
+// Every step runs in a memory scope; checkpoints are atomic and resumable to
+// the exact batch; Ctrl-C saves and returns. Callbacks see every stage.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { noGrad } from '../autograd';
-import { removeStaleTempFiles, writeTextAtomic } from '../io/atomic';
-import { channelStats, DeviceLoader, loadDataset, stratifiedSplit, type ImageSet } from '../data';
+import { writeTextAtomic } from '../io/atomic';
 import { checkDevice, DeviceUnavailableError, type Device } from '../device';
 import { keep, scope } from '../memory';
-import { resnet18, resnet34, type ResNet } from '../models/resnet';
 import type { Module } from '../nn/module';
 import { crossEntropy } from '../ops/nn';
-import { getRngState, manualSeed, setRngState } from '../ops/random';
+import { manualSeed, setRngState } from '../ops/random';
 import { zeros } from '../ops/creation';
 import { clipGradNorm } from '../optim/clip';
-import { Adam, AdamW, type Optimizer, SGD } from '../optim/optimizer';
-import { cosineWithWarmup, OneCycleLR, ReduceLROnPlateau, StepLR } from '../optim/schedulers';
-import { autocast, buildInfo, cuda, setNumThreads, trimMemory } from '../runtime';
+import type { Optimizer } from '../optim/optimizer';
+import { OneCycleLR, ReduceLROnPlateau, StepLR } from '../optim/schedulers';
+import { autocast, cuda, setNumThreads, trimMemory } from '../runtime';
 import type { Tensor } from '../tensor';
 import { CallbackList, type BatchLogs, type Callback, type EpochLogs, type TrainContext } from './callbacks';
-import { saveCheckpoint, loadCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type DataInfo, type PartialEpoch } from './checkpoint';
-import { ConfigError, resolveConfig, type PresetName, type TrainConfig } from './config';
+import { loadCheckpoint, type CheckpointContents, type PartialEpoch } from './checkpoint';
+import { ConfigError, type PresetName, type TrainConfig } from './config';
 import { EarlyStopping } from './early-stopping';
 import { evaluate, formatEvaluation, type EvaluationResult } from './evaluate';
+import { fineTuneGroups, freezeParameters, loadInitialWeights } from './fine-tune';
 import { MetricsLogger } from './metrics-log';
+import { modelSource, recordedModelName, type ModelSpec } from './models';
+import { buildOptimizer, buildSchedule, stepsEveryBatch, type Schedule } from './optimization';
 import { CurvesPlotter } from './plots';
 import { imageSizeForEpoch, resizeBatch } from './progressive';
 import { ProgressReporter, type ProgressOptions } from './progress';
-import { resolvePrecision } from './precision';
+import { resolvePrecision, type Precision } from './precision';
+import { openRun, releaseCheckpoint, writeRunConfig } from './run';
+import { RunCheckpoints, type RunPosition, type RunState } from './run-checkpoints';
+import { prepareData, type GivenDataset, type RunData } from './run-data';
+import { WeightAverage } from './weight-average';
 
-export type StopReason = 'completed' | 'early-stopping' | 'interrupted' | 'non-finite-loss';
+export type StopReason = 'completed' | 'early-stopping' | 'callback' | 'interrupted' | 'non-finite-loss';
 
-export interface TrainOptions extends Partial<TrainConfig> {
+/** The training loss: mean over the batch, from float32 logits and int64 class labels. */
+export type LossFunction = (logits: Tensor, labels: Tensor) => Tensor;
+
+export interface TrainOptions extends Omit<Partial<TrainConfig>, 'model'> {
   preset?: PresetName;
-  /** A run folder or checkpoint file to continue from (its config is reused; `epochs` may be raised). */
+  /**
+   * What to train: a registered name ('resnet18', 'resnet34', or one given to
+   * registerModel), a function (numClasses) => Module, or a Module (trained
+   * in place; it stays yours after train(), the others are freed). Runs of a
+   * function or a Module record 'custom:<ClassName>'; resume, eval and
+   * predict them by passing the same model again.
+   */
+  model?: ModelSpec;
+  /** A run folder or checkpoint file to continue from (its config is reused; `epochs` may be raised for step, plateau and constant schedules). */
   resume?: string;
   /** Your own callbacks, run after the built-in ones. */
   callbacks?: Callback[];
@@ -45,7 +64,9 @@ export interface TrainOptions extends Partial<TrainConfig> {
   /** Save and stop on SIGINT (default true). */
   handleSigint?: boolean;
   /** Use these splits instead of loading `data` (tests, custom data). */
-  dataset?: { train: ImageSet; test: ImageSet; classNames: string[]; source?: string };
+  dataset?: GivenDataset;
+  /** Replaces cross-entropy (labelSmoothing applies to the built-in loss only). */
+  loss?: LossFunction;
 }
 
 export interface TrainResult {
@@ -56,11 +77,11 @@ export interface TrainResult {
   stopped: StopReason;
   message: string;
   checkpoints: { last: string; best: string | null };
+  /** What setup did that changes the model (weights loaded, a new head, frozen layers), as printed. */
+  notes: string[];
   files: string[];
   seconds: number;
 }
-
-type Schedule = OneCycleLR | StepLR | ReduceLROnPlateau | ReturnType<typeof cosineWithWarmup> | null;
 
 function resolveDevice(config: TrainConfig): Device {
   if (config.device === 'auto') return cuda.isAvailable() ? 'cuda' : 'cpu';
@@ -73,424 +94,410 @@ function resolveDevice(config: TrainConfig): Device {
   }
 }
 
-function defaultRunDir(config: TrainConfig): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-  return path.resolve('runs', `${stamp}-${config.preset ?? config.model}`);
+/** The options of train() that are not TrainConfig options. */
+const RUN_OPTIONS: ReadonlySet<string> = new Set(['resume', 'model', 'callbacks', 'progress', 'signal', 'handleSigint', 'dataset', 'loss']);
+
+function configOverrides(options: TrainOptions): Partial<TrainConfig> & { preset?: PresetName } {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !RUN_OPTIONS.has(key)));
 }
 
-function buildModel(config: TrainConfig, classes: number): ResNet {
-  const factory = config.model === 'resnet34' ? resnet34 : resnet18;
-  return factory({ numClasses: classes, stem: config.stem, zeroInitResidual: config.zeroInitResidual });
+/** The model, its EMA copy and what trains them. */
+interface Models {
+  model: Module;
+  /** False for a Module the caller passed in: it stays theirs (trained in place) after train(). */
+  ownsModel: boolean;
+  ema: WeightAverage | null;
+  optimizer: Optimizer;
+  schedule: Schedule;
 }
 
-/** Two parameter groups: weight decay for conv/linear weights, none for BatchNorm and biases. */
-function parameterGroups(model: Module, config: TrainConfig): { params: Tensor[]; weightDecay: number }[] {
-  if (config.decayNormAndBias) return [{ params: model.parameters(), weightDecay: config.weightDecay }];
-  const decay: Tensor[] = [];
-  const noDecay: Tensor[] = [];
-  for (const [name, p] of model.namedParameters()) (p.ndim <= 1 || name.endsWith('.bias') ? noDecay : decay).push(p);
-  return [
-    { params: decay, weightDecay: config.weightDecay },
-    { params: noDecay, weightDecay: 0 },
-  ];
-}
-
-function buildOptimizer(model: Module, config: TrainConfig): Optimizer {
-  const groups = parameterGroups(model, config);
-  switch (config.optimizer) {
-    case 'sgd':
-      return new SGD(groups, { lr: config.lr, momentum: config.momentum, nesterov: config.nesterov });
-    case 'adam':
-      return new Adam(groups, { lr: config.lr });
-    case 'adamw':
-      return new AdamW(groups, { lr: config.lr });
-  }
-}
-
-function buildSchedule(optimizer: Optimizer, config: TrainConfig, stepsPerEpoch: number): Schedule {
-  const totalSteps = config.epochs * stepsPerEpoch;
-  switch (config.schedule) {
-    case 'onecycle':
-      return new OneCycleLR(optimizer, {
-        maxLr: config.lr,
-        totalSteps,
-        pctStart: config.pctStart,
-        divFactor: config.divFactor,
-        finalDivFactor: config.finalDivFactor,
-        cycleMomentum: config.optimizer === 'sgd' && config.momentum > 0,
-      });
-    case 'cosine':
-      return cosineWithWarmup(optimizer, { warmupSteps: Math.round(config.warmupEpochs * stepsPerEpoch), totalSteps });
-    case 'step':
-      return new StepLR(optimizer, { stepSize: config.stepEpochs, gamma: config.gamma });
-    case 'plateau':
-      return new ReduceLROnPlateau(optimizer, {
-        mode: config.plateau.monitor === 'valLoss' ? 'min' : 'max',
-        factor: config.plateau.factor,
-        patience: config.plateau.patience,
-        threshold: config.plateau.threshold,
-        cooldown: config.plateau.cooldown,
-        minLr: config.plateau.minLr,
-      });
-    case 'constant':
-      return null;
-  }
-}
-
-const stepsEveryBatch = (config: TrainConfig): boolean => config.schedule === 'onecycle' || config.schedule === 'cosine';
-
-/** Keeps an exponential moving average of the weights in a second model (evaluated instead of the raw one). */
-class WeightAverage {
-  #updates = 0;
-  constructor(
-    readonly model: ResNet,
-    private readonly source: ResNet,
-    private readonly decay: number,
-    private readonly warmupSteps: number,
-  ) {
-    this.copyAll();
-  }
-
-  copyAll(): void {
-    noGrad(() =>
-      scope(() => {
-        const source = this.source.stateDict();
-        this.model.stateDict().forEach((t, name) => t.copy_(source.get(name)!));
-      }),
-    );
-  }
-
-  update(): void {
-    this.#updates += 1;
-    // Early on the average would be dominated by the random init: ramp the decay up.
-    const decay = Math.min(this.decay, (1 + this.#updates) / (this.warmupSteps / 10 + this.#updates + 1));
-    noGrad(() =>
-      scope(() => {
-        const target = this.model.namedParameters();
-        const source = new Map(this.source.namedParameters());
-        for (const [name, t] of target) t.mul_(decay).add_(source.get(name)!, 1 - decay);
-        const sourceBuffers = new Map(this.source.namedBuffers());
-        for (const [name, b] of this.model.namedBuffers()) b.copy_(sourceBuffers.get(name)!);
-      }),
-    );
-  }
-
-  get updates(): number {
-    return this.#updates;
-  }
-
-  set updates(value: number) {
-    this.#updates = value;
-  }
-}
-
-/** Trains a ResNet on an image data set; see TrainConfig for every option. */
-export async function train(options: TrainOptions = {}): Promise<TrainResult> {
-  const started = Date.now();
-  const { resume, callbacks: userCallbacks = [], progress = true, signal, handleSigint = true, dataset, ...overrides } = options;
-
-  // ---- configuration, possibly from a checkpoint ---------------------------
-  let resumed: ReturnType<typeof loadCheckpoint> | null = null;
-  let config: TrainConfig;
-  let runDir: string;
-  if (resume !== undefined) {
-    const file = fs.existsSync(resume) && fs.statSync(resume).isDirectory() ? path.join(resume, 'last.safetensors') : resume;
-    if (!fs.existsSync(file)) throw new ConfigError(`cannot resume: ${file} does not exist`);
-    resumed = loadCheckpoint(file);
-    const allowed = new Set(['epochs', 'device', 'threads', 'plots', 'logEverySteps']);
-    const changed = Object.keys(overrides).filter((k) => (overrides as Record<string, unknown>)[k] !== undefined && !allowed.has(k) && k !== 'preset');
-    if (changed.length > 0) throw new ConfigError(`when resuming, only ${[...allowed].join(', ')} may change; got ${changed.join(', ')}`);
-    config = resolveConfig({ ...resumed.meta.config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as Partial<TrainConfig>);
-    runDir = path.dirname(path.resolve(file));
-  } else {
-    config = resolveConfig(overrides);
-    runDir = path.resolve(config.runDir ?? defaultRunDir(config));
-  }
-  fs.mkdirSync(runDir, { recursive: true });
-  removeStaleTempFiles(runDir); // half-written checkpoints of a run that was killed
-  writeTextAtomic(path.join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-
-  // ---- device and threads ----------------------------------------------------
-  const device = resolveDevice(config);
-  if (config.threads !== undefined) setNumThreads(config.threads);
-  const { autocastDevice, channelsLast, memoryFormat } = resolvePrecision(config, device);
-
-  // ---- data ------------------------------------------------------------------
-  const data = dataset ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
-  const classNames = data.classNames;
-  const split = config.valFraction > 0 ? stratifiedSplit(data.train, config.valFraction, config.seed) : { train: data.train, val: null };
-  const stats = resumed?.meta.data ?? { ...channelStats(split.train) };
-  const dataInfo: DataInfo = {
-    classNames,
-    mean: stats.mean,
-    std: stats.std,
-    height: data.train.height,
-    width: data.train.width,
-    source: data.source ?? 'custom',
-  };
-  const trainLoader = new DeviceLoader(split.train, {
-    batchSize: config.batchSize,
-    device,
-    shuffle: true,
-    dropLast: true,
-    seed: config.seed,
-    mean: dataInfo.mean,
-    std: dataInfo.std,
-    augment: config.augment,
-    memoryFormat,
-  });
-  const evalLoader = (set: ImageSet) =>
-    new DeviceLoader(set, { batchSize: config.evalBatchSize, device, shuffle: false, dropLast: false, seed: config.seed, mean: dataInfo.mean, std: dataInfo.std, memoryFormat });
-  const valLoader = split.val === null ? null : evalLoader(split.val);
-  const batchesPerEpoch = trainLoader.numBatches;
-  if (batchesPerEpoch === 0) {
-    throw new ConfigError(`batchSize ${config.batchSize} is larger than the ${split.train.count} training images: no full batch to train on`);
-  }
-
-  // ---- model, optimizer, schedule ---------------------------------------------
+/** Builds the model (fine-tuned from config.weights on a fresh run), then the optimizer, schedule and EMA copy. */
+function buildModels(spec: ModelSpec, config: TrainConfig, classes: number, batchesPerEpoch: number, precision: Precision, device: Device, fresh: boolean, log: (line: string) => void): Models {
+  const source = modelSource(spec, config);
   manualSeed(config.seed);
-  const model = buildModel(config, classNames.length).to(device);
-  if (channelsLast) model.to('channelsLast');
-  const optimizer = buildOptimizer(model, config);
-  const schedule = buildSchedule(optimizer, config, batchesPerEpoch);
-  const ema = config.ema === null ? null : new WeightAverage(buildModel(config, classNames.length).to(device), model, config.ema.decay, config.ema.warmupSteps);
-  if (ema !== null && channelsLast) ema.model.to('channelsLast');
-  const evalModel = (): ResNet => ema?.model ?? model;
+  const model = source.create(classes).to(device);
+  const disposeAll: Module[] = source.canCopy ? [model] : [];
+  try {
+    if (precision.channelsLast) model.to('channelsLast');
+    if (fresh && config.weights !== undefined) log(loadInitialWeights(model, config.weights));
+    if (config.freeze.length > 0) log(`froze ${freezeParameters(model, config.freeze)} parameters under ${config.freeze.join(', ')}`);
+    const optimizer = buildOptimizer(model, config, fineTuneGroups(model, config));
+    const schedule = buildSchedule(optimizer, config, batchesPerEpoch);
+    let ema: WeightAverage | null = null;
+    if (config.ema !== null) {
+      if (!source.canCopy) throw new ConfigError(`ema needs a second copy of the model: pass model as a function, train({ model: (numClasses) => new ${model.typeName}(...) })`);
+      const copy = source.create(classes).to(device);
+      disposeAll.push(copy);
+      if (precision.channelsLast) copy.to('channelsLast');
+      ema = new WeightAverage(copy, model, config.ema.decay, config.ema.warmupSteps);
+    }
+    return { model, ownsModel: source.canCopy, ema, optimizer, schedule };
+  } catch (error) {
+    disposeAll.forEach((m) => m.dispose());
+    throw error;
+  }
+}
 
-  const history: EpochLogs[] = [];
-  let startEpoch = 0;
-  let startBatch = 0;
-  let globalStep = 0;
-  let partial: PartialEpoch | null = null;
-  let best: CheckpointMeta['best'] = null;
-  const early = config.earlyStopping === null ? null : new EarlyStopping(config.earlyStopping);
-  if (resumed !== null) {
+/** Runs one training job; see train(). */
+export class Trainer {
+  readonly history: EpochLogs[] = [];
+  /** Setup's lines for the log (see TrainResult.notes). */
+  readonly notes: string[] = [];
+  readonly context: TrainContext;
+  readonly checkpoints: RunCheckpoints;
+  #position: RunPosition = { epoch: 0, batch: 0, globalStep: 0, partial: null, best: null };
+  #stopped: StopReason = 'completed';
+  #message = '';
+  #interrupted = false;
+  #checkedClasses = false;
+  /** The epoch's running loss sum and correct count, on the device (read only when needed: reading waits for it). */
+  readonly #lossSum: Tensor;
+  readonly #correct: Tensor;
+  /** Seconds into the current epoch, counting the part done before a resume. */
+  #epochSeconds: () => number = () => 0;
+  readonly #callbacks: CallbackList;
+  readonly #early: EarlyStopping | null;
+  readonly #onSigint = () => {
+    if (this.#interrupted) process.exit(130); // a second Ctrl-C: leave now
+    this.#interrupted = true;
+  };
+
+  private constructor(
+    private readonly options: TrainOptions,
+    readonly config: TrainConfig,
+    readonly runDir: string,
+    readonly device: Device,
+    private readonly precision: Precision,
+    private readonly data: RunData,
+    private readonly models: Models,
+  ) {
+    this.#lossSum = keep(zeros([], { device }));
+    this.#correct = keep(zeros([], { dtype: 'int64', device }));
+    this.checkpoints = new RunCheckpoints(runDir);
+    this.#early = config.earlyStopping === null ? null : new EarlyStopping(config.earlyStopping);
+    const { progress = true, callbacks = [] } = options;
+    const builtIn: Callback[] = [];
+    if (progress !== false) builtIn.push(new ProgressReporter(progress === true ? {} : progress));
+    builtIn.push(new MetricsLogger(config.logEverySteps));
+    if (config.plots) builtIn.push(new CurvesPlotter());
+    this.#callbacks = new CallbackList([...builtIn, ...(this.#early === null ? [] : [this.#early]), ...callbacks]);
+    const { model, optimizer } = models;
+    this.context = { config, runDir, model, optimizer, history: this.history, epochs: config.epochs, batchesPerEpoch: data.train.numBatches, stopTraining: false };
+  }
+
+  /** Setup: the run folder and config, device, data, model, optimizer, schedule; a resumed run's state. */
+  static async create(options: TrainOptions = {}): Promise<Trainer> {
+    const { resume, model: spec, progress = true, dataset } = options;
+    // A function or Module is recorded as custom:<ClassName> once built (recordModelName).
+    const named = typeof spec === 'string' ? { model: spec } : spec === undefined ? {} : { model: 'custom' };
+    const run = openRun(resume, { ...configOverrides(options), ...named });
+    const config = run.config;
+    const notes: string[] = [];
+    const log = (line: string) => {
+      notes.push(line);
+      if (progress !== false) process.stdout.write(`${line}\n`);
+    };
+    let data: RunData | null = null;
+    try {
+      const device = resolveDevice(config);
+      if (config.threads !== undefined) setNumThreads(config.threads);
+      const precision = resolvePrecision(config, device);
+      data = await prepareData(config, dataset, run.resumed?.meta.data, device, precision.memoryFormat);
+      const models = buildModels(spec ?? config.model, config, data.info.classNames.length, data.train.numBatches, precision, device, run.resumed === null, log);
+      const trainer = new Trainer(options, config, run.runDir, device, precision, data, models);
+      trainer.notes.push(...notes);
+      try {
+        trainer.recordModelName(spec, run.resumed);
+        if (run.resumed !== null) trainer.restore(run.resumed);
+      } catch (error) {
+        trainer.dispose();
+        throw error;
+      }
+      return trainer;
+    } catch (error) {
+      data?.dispose();
+      throw error;
+    } finally {
+      if (run.resumed !== null) releaseCheckpoint(run.resumed);
+    }
+  }
+
+  private get state(): RunState {
+    const { model, ema, optimizer, schedule } = this.models;
+    return { config: this.config, data: this.data.info, model, ema: ema?.model ?? null, optimizer, schedule, early: this.#early, history: this.history };
+  }
+
+  /** config.model: the registered name, or custom:<ClassName> (checked against the run being resumed). */
+  private recordModelName(spec: ModelSpec | undefined, resumed: CheckpointContents | null): void {
+    const name = spec === undefined ? this.config.model : recordedModelName(spec, this.models.model);
+    if (resumed !== null && name !== resumed.meta.config.model) {
+      throw new ConfigError(`cannot resume: the run trained model '${resumed.meta.config.model}', this is '${name}'`);
+    }
+    if (name !== this.config.model) {
+      this.config.model = name;
+      writeRunConfig(this);
+    }
+  }
+
+  /** Puts a resumed run's weights, optimizer, schedule, RNG and progress back. */
+  private restore(resumed: CheckpointContents): void {
+    const classNames = this.data.info.classNames;
     if (resumed.meta.data.classNames.join('\n') !== classNames.join('\n')) {
       throw new ConfigError(`cannot resume: the checkpoint was trained on classes [${resumed.meta.data.classNames.join(', ')}] but the data has [${classNames.join(', ')}]`);
     }
+    const { model, ema, optimizer, schedule } = this.models;
     model.loadStateDict(resumed.model);
     if (ema !== null && resumed.ema !== null) ema.model.loadStateDict(resumed.ema);
     if (resumed.optimizer !== null) optimizer.loadStateDict(resumed.optimizer);
     if (schedule !== null && resumed.meta.schedule !== null) schedule.loadStateDict(resumed.meta.schedule as never);
     if (resumed.rngState !== null) setRngState(resumed.rngState);
-    history.push(...resumed.meta.history);
-    startEpoch = resumed.meta.epoch;
-    startBatch = resumed.meta.batch;
-    globalStep = resumed.meta.globalStep;
-    partial = resumed.meta.partial;
-    best = resumed.meta.best;
-    if (early !== null && resumed.meta.earlyStopping !== null) early.state = resumed.meta.earlyStopping;
+    this.history.push(...resumed.meta.history);
+    const { epoch, batch, globalStep, partial, best } = resumed.meta;
+    this.#position = { epoch, batch, globalStep, partial, best };
+    if (this.#early !== null && resumed.meta.earlyStopping !== null) this.#early.state = resumed.meta.earlyStopping;
     if (ema !== null) ema.updates = globalStep;
-    for (const map of [resumed.model, resumed.ema ?? new Map<string, Tensor>()]) map.forEach((t) => t.dispose());
   }
 
-  // ---- callbacks ---------------------------------------------------------------
-  const builtIn: Callback[] = [];
-  if (progress !== false) builtIn.push(new ProgressReporter(progress === true ? {} : progress));
-  builtIn.push(new MetricsLogger(config.logEverySteps));
-  if (config.plots) builtIn.push(new CurvesPlotter());
-  const callbacks = new CallbackList([...builtIn, ...(early === null ? [] : [early]), ...userCallbacks]);
-  const context: TrainContext = { config, runDir, model, optimizer, history, epochs: config.epochs, batchesPerEpoch, stopTraining: false };
+  /** Trains to the end (or a stop), evaluates on the test split and reports. */
+  async fit(): Promise<TrainResult> {
+    const started = Date.now();
+    const { handleSigint = true, signal } = this.options;
+    if (handleSigint) process.on('SIGINT', this.#onSigint);
+    signal?.addEventListener('abort', () => (this.#interrupted = true), { once: true });
+    try {
+      await this.#callbacks.trainBegin(this.context);
+      for (let epoch = this.#position.epoch; epoch < this.config.epochs && !this.context.stopTraining; epoch++) {
+        const logs = await this.trainEpoch(epoch);
+        if (logs === null) break;
+        await this.endEpoch(logs);
+      }
+      return await this.finish(started);
+    } finally {
+      if (handleSigint) process.off('SIGINT', this.#onSigint);
+    }
+  }
 
-  const lastFile = path.join(runDir, 'last.safetensors');
-  const bestFile = path.join(runDir, 'best.safetensors');
-  const files = new Set<string>([path.join(runDir, 'config.json'), path.join(runDir, 'metrics.jsonl')]);
-  const checkpoint = (file: string, epoch: number, batch: number, partialEpoch: PartialEpoch | null): void => {
+  /** One step on batch `index` of `epoch`: forward, loss, backward, optimizer, schedule, EMA; adds to the epoch's running sums. */
+  private trainStep(epoch: number, index: number, imageSize: [number, number]): void {
+    const { model, optimizer, schedule, ema } = this.models;
     scope(() => {
-      const meta: CheckpointMeta = {
-        format: CHECKPOINT_FORMAT,
-        version: CHECKPOINT_VERSION,
-        config,
-        epoch,
-        batch,
-        globalStep,
-        history: [...history],
-        optimizerKind: optimizer.kind,
-        optimizerGroups: [],
-        schedule: schedule === null ? null : schedule.stateDict(),
-        earlyStopping: early?.state ?? null,
-        best,
-        data: dataInfo,
-        partial: partialEpoch,
-        savedAt: new Date().toISOString(),
-        torch: buildInfo().torch,
+      // Inside the scope: the batch is freed with the step's other tensors.
+      const batch = this.data.train.batch(epoch, index);
+      const images = resizeBatch(batch.images, imageSize);
+      const forward = () => {
+        const logits = model.forward(images);
+        this.checkClassCount(logits);
+        return { logits, loss: this.loss(logits.float(), batch.labels) };
       };
-      const optimizerState = optimizer.stateDict();
-      meta.optimizerGroups = optimizerState.groups;
-      saveCheckpoint(file, { meta, model: model.stateDict(), ema: ema === null ? null : ema.model.stateDict(), optimizer: optimizerState, rngState: getRngState() });
-    });
-    files.add(file);
-  };
-
-  // ---- interruption ------------------------------------------------------------
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130); // a second Ctrl-C: leave now
-    interrupted = true;
-  };
-  if (handleSigint) process.on('SIGINT', onSigint);
-  signal?.addEventListener('abort', () => (interrupted = true), { once: true });
-
-  let stopped: StopReason = 'completed';
-  let message = '';
-  const lossSum = keep(zeros([], { device }));
-  const correct = keep(zeros([], { dtype: 'int64', device }));
-  try {
-    await callbacks.trainBegin(context);
-    for (let epoch = startEpoch; epoch < config.epochs && !context.stopTraining; epoch++) {
-      model.train();
-      const imageSize = imageSizeForEpoch(epoch + 1, [trainLoader.height, trainLoader.width], config.progressiveResize);
-      await callbacks.epochBegin(epoch + 1, context);
-      const firstBatch = epoch === startEpoch ? startBatch : 0;
+      const { autocastDevice } = this.precision;
+      const { logits, loss } = autocastDevice === undefined ? forward() : autocast(autocastDevice, forward);
+      optimizer.zeroGrad();
+      loss.backward();
+      if (this.config.gradClip !== null) clipGradNorm(model.parameters(), this.config.gradClip);
+      optimizer.step();
+      if (schedule !== null && stepsEveryBatch(this.config)) (schedule as OneCycleLR).step();
+      ema?.update();
       noGrad(() => {
-        lossSum.fill_(partial?.lossSum ?? 0);
-        correct.fill_(partial?.correct ?? 0);
+        const n = batch.labels.shape[0]!;
+        this.#lossSum.add_(loss.detach().mul(n));
+        this.#correct.add_(logits.argmax(1).eq(batch.labels).sum());
       });
-      let seen = firstBatch > 0 ? partial?.seen ?? 0 : 0;
-      const carriedSeconds = firstBatch > 0 ? partial?.seconds ?? 0 : 0;
-      partial = null;
-      const epochStart = Date.now();
-      const readMetrics = () => ({ loss: lossSum.item() / Math.max(seen, 1), accuracy: correct.item() / Math.max(seen, 1) });
-      let batchIndex = firstBatch;
-      while (batchIndex < batchesPerEpoch) {
-        scope(() => {
-          // Random access by (epoch, index): the same batch whether or not the run was resumed.
-          const batch = trainLoader.batch(epoch, batchIndex);
-          const images = resizeBatch(batch.images, imageSize);
-          const step = () => {
-            const logits = model.forward(images);
-            return { logits, loss: crossEntropy(logits.float(), batch.labels, { labelSmoothing: config.labelSmoothing }) };
-          };
-          const { logits, loss } = autocastDevice === undefined ? step() : autocast(autocastDevice, step);
-          optimizer.zeroGrad();
-          loss.backward();
-          if (config.gradClip !== null) clipGradNorm(model.parameters(), config.gradClip);
-          optimizer.step();
-          if (schedule !== null && stepsEveryBatch(config)) (schedule as OneCycleLR).step();
-          ema?.update();
-          noGrad(() => {
-            const n = batch.labels.shape[0]!;
-            lossSum.add_(loss.detach().mul(n));
-            correct.add_(logits.argmax(1).eq(batch.labels).sum());
-          });
-        });
-        batchIndex += 1;
-        globalStep += 1;
-        seen += config.batchSize;
-        const elapsed = carriedSeconds + (Date.now() - epochStart) / 1000;
-        const logs: BatchLogs = {
-          epoch: epoch + 1,
-          batch: batchIndex,
-          batches: batchesPerEpoch,
-          images: seen,
-          lr: optimizer.getLr(0),
-          elapsed,
-          metrics: readMetrics,
-        };
-        callbacks.batchEnd(logs, context);
-        // A NaN spreads to every weight: stop before it reaches a checkpoint.
-        if ((batchIndex % 25 === 0 || batchIndex === batchesPerEpoch) && !Number.isFinite(lossSum.item())) {
-          stopped = 'non-finite-loss';
-          message = `The loss became ${lossSum.item()} in epoch ${epoch + 1} (step ${batchIndex}); training stopped. ${
-            fs.existsSync(lastFile) ? `The last good checkpoint is ${lastFile}.` : 'No checkpoint was written.'
-          } Try a lower lr (now ${config.lr}) or gradClip.`;
-          context.stopTraining = true;
-          break;
-        }
-        await new Promise((resolve) => setImmediate(resolve)); // let Ctrl-C and timers in
-        if (interrupted) {
-          checkpoint(lastFile, epoch, batchIndex, { lossSum: lossSum.item(), correct: correct.item(), seen, seconds: elapsed });
-          stopped = 'interrupted';
-          message = `Interrupted in epoch ${epoch + 1} at step ${batchIndex}/${batchesPerEpoch}; saved ${lastFile}. Resume with: npx torchts train --resume ${runDir}`;
-          context.stopTraining = true;
-          break;
-        }
-      }
-      if (stopped !== 'completed') break;
+    });
+  }
 
-      const trainSeconds = carriedSeconds + (Date.now() - epochStart) / 1000;
-      const { loss: trainLoss, accuracy: trainAccuracy } = readMetrics();
-      const logs: EpochLogs = {
-        epoch: epoch + 1,
-        trainLoss,
-        trainAccuracy,
-        lr: optimizer.getLr(0),
-        seconds: trainSeconds,
-        totalSeconds: trainSeconds,
-        imagesPerSecond: seen / Math.max(trainSeconds, 1e-9),
-      };
-      if (config.progressiveResize !== null) logs.imageSize = imageSize;
-      if (valLoader !== null) {
-        const validation = evaluate(evalModel(), valLoader.batches(0), { classNames, autocastDevice });
-        logs.valLoss = validation.loss;
-        logs.valAccuracy = validation.accuracy;
-      }
-      logs.totalSeconds = carriedSeconds + (Date.now() - epochStart) / 1000;
-      if (schedule instanceof ReduceLROnPlateau) schedule.step(config.plateau.monitor === 'valLoss' ? logs.valLoss! : logs.valAccuracy!);
-      else if (schedule instanceof StepLR) schedule.step();
-      history.push(logs);
-      // "Best" follows early stopping's metric when there is one, so restoring the best weights restores its epoch.
-      const monitor = config.earlyStopping?.monitor ?? 'valAccuracy';
-      const value = monitor === 'valLoss' ? logs.valLoss : logs.valAccuracy;
-      const improved =
-        value !== undefined && Number.isFinite(value) && (best === null || (monitor === 'valLoss' ? value < best.value : value > best.value));
-      await callbacks.epochEnd(logs, context);
-      if (early !== null && context.stopTraining) stopped = 'early-stopping';
-      if (improved) {
-        best = { monitor, value: value!, epoch: epoch + 1 };
-        checkpoint(bestFile, epoch + 1, 0, null);
-      }
-      checkpoint(lastFile, epoch + 1, 0, null);
+  private loss(logits: Tensor, labels: Tensor): Tensor {
+    if (this.options.loss !== undefined) return this.options.loss(logits, labels);
+    return crossEntropy(logits, labels, { labelSmoothing: this.config.labelSmoothing });
+  }
+
+  /** A model whose output width is not the class count fails with the two numbers, once, on the first step. */
+  private checkClassCount(logits: Tensor): void {
+    if (this.#checkedClasses) return;
+    const classes = this.data.info.classNames.length;
+    if (logits.ndim !== 2 || logits.shape[1] !== classes) {
+      throw new ConfigError(`the model's output has shape [${logits.shape.join(', ')}]; the data has ${classes} classes, so it must be [batch, ${classes}]`);
     }
+    this.#checkedClasses = true;
+  }
 
-    if (stopped === 'early-stopping' && config.earlyStopping?.restoreBest && fs.existsSync(bestFile)) {
-      const bestWeights = loadCheckpoint(bestFile);
-      model.loadStateDict(bestWeights.model);
-      if (ema !== null && bestWeights.ema !== null) ema.model.loadStateDict(bestWeights.ema);
-      bestWeights.model.forEach((t) => t.dispose());
-      bestWeights.ema?.forEach((t) => t.dispose());
-      message = `${context.stopReason ?? 'Stopped early'}; restored the weights of epoch ${best?.epoch}.`;
-    } else if (stopped === 'early-stopping') {
-      message = context.stopReason ?? 'Stopped early.';
+  /** The training steps of one epoch; null when the run stopped inside it (Ctrl-C, non-finite loss). */
+  private async trainEpoch(epoch: number): Promise<EpochLogs | null> {
+    const loader = this.data.train;
+    const batches = loader.numBatches;
+    this.models.model.train();
+    const imageSize = imageSizeForEpoch(epoch + 1, [loader.height, loader.width], this.config.progressiveResize);
+    await this.#callbacks.epochBegin(epoch + 1, this.context);
+    const firstBatch = epoch === this.#position.epoch ? this.#position.batch : 0;
+    const partial = firstBatch > 0 ? this.#position.partial : null;
+    noGrad(() => {
+      this.#lossSum.fill_(partial?.lossSum ?? 0);
+      this.#correct.fill_(partial?.correct ?? 0);
+    });
+    let seen = partial?.seen ?? 0;
+    const carriedSeconds = partial?.seconds ?? 0;
+    this.#position.partial = null;
+    const epochStart = Date.now();
+    const elapsed = () => carriedSeconds + (Date.now() - epochStart) / 1000;
+    this.#epochSeconds = elapsed;
+    const metrics = () => ({ loss: this.#lossSum.item() / Math.max(seen, 1), accuracy: this.#correct.item() / Math.max(seen, 1) });
+    const sums = (): PartialEpoch => ({ lossSum: this.#lossSum.item(), correct: this.#correct.item(), seen, seconds: elapsed() });
+    for (let batchIndex = firstBatch; batchIndex < batches; ) {
+      // Random access by (epoch, index): the same batch whether or not the run was resumed.
+      this.trainStep(epoch, batchIndex, imageSize);
+      batchIndex += 1;
+      this.#position.globalStep += 1;
+      seen += this.config.batchSize;
+      const logs: BatchLogs = { epoch: epoch + 1, batch: batchIndex, batches, images: seen, lr: this.models.optimizer.getLr(0), elapsed: elapsed(), metrics };
+      this.#callbacks.batchEnd(logs, this.context);
+      if ((batchIndex % 25 === 0 || batchIndex === batches) && this.lossIsNotFinite(epoch, batchIndex)) return null;
+      await new Promise((resolve) => setImmediate(resolve)); // let Ctrl-C and timers in
+      if (this.#interrupted) {
+        this.saveInterrupted(epoch, batchIndex, batches, sums());
+        return null;
+      }
     }
+    const seconds = elapsed();
+    const { loss: trainLoss, accuracy: trainAccuracy } = metrics();
+    const logs: EpochLogs = { epoch: epoch + 1, trainLoss, trainAccuracy, lr: this.models.optimizer.getLr(0), seconds, totalSeconds: seconds, imagesPerSecond: seen / Math.max(seconds, 1e-9) };
+    if (this.config.progressiveResize !== null) logs.imageSize = imageSize;
+    return logs;
+  }
 
+  /** A NaN spreads to every weight: stop before it reaches a checkpoint (checked every 25 steps and at the epoch's end). */
+  private lossIsNotFinite(epoch: number, batchIndex: number): boolean {
+    const lossSum = this.#lossSum.item();
+    if (Number.isFinite(lossSum)) return false;
+    const last = this.checkpoints.last;
+    this.#stopped = 'non-finite-loss';
+    this.#message = `The loss became ${lossSum} in epoch ${epoch + 1} (step ${batchIndex}); training stopped. ${
+      fs.existsSync(last) ? `The last good checkpoint is ${last}.` : 'No checkpoint was written.'
+    } Try a lower lr (now ${this.config.lr}) or gradClip.`;
+    this.context.stopTraining = true;
+    return true;
+  }
+
+  /** Ctrl-C or the abort signal: save where the run is, to resume from this batch. */
+  private saveInterrupted(epoch: number, batchIndex: number, batches: number, sums: PartialEpoch): void {
+    this.checkpoints.save(this.checkpoints.last, this.state, { ...this.#position, epoch, batch: batchIndex, partial: sums });
+    this.#stopped = 'interrupted';
+    this.#message = `Interrupted in epoch ${epoch + 1} at step ${batchIndex}/${batches}; saved ${this.checkpoints.last}. Resume with: npx torchts train --resume ${this.runDir}`;
+    this.context.stopTraining = true;
+  }
+
+  /** Epoch end: validation, the per-epoch schedule, callbacks (early stopping), best and last checkpoints. */
+  private async endEpoch(logs: EpochLogs): Promise<void> {
+    const { schedule } = this.models;
+    if (this.data.val !== null) {
+      const validation = evaluate(this.evalModel, this.data.val.batches(0), { classNames: this.data.info.classNames, autocastDevice: this.precision.autocastDevice });
+      logs.valLoss = validation.loss;
+      logs.valAccuracy = validation.accuracy;
+    }
+    logs.totalSeconds = this.#epochSeconds();
+    if (schedule instanceof ReduceLROnPlateau) schedule.step(this.config.plateau.monitor === 'valLoss' ? logs.valLoss! : logs.valAccuracy!);
+    else if (schedule instanceof StepLR) schedule.step();
+    this.history.push(logs);
+    const improved = this.improvesBest(logs);
+    await this.#callbacks.epochEnd(logs, this.context);
+    if (this.context.stopTraining) this.#stopped = this.#early?.triggered ? 'early-stopping' : 'callback';
+    this.#position = { ...this.#position, epoch: logs.epoch, batch: 0, partial: null };
+    if (improved !== null) {
+      this.#position.best = improved;
+      this.checkpoints.save(this.checkpoints.best, this.state, this.#position);
+    }
+    this.checkpoints.save(this.checkpoints.last, this.state, this.#position);
+  }
+
+  /** "Best" follows early stopping's metric when there is one, so restoring the best weights restores its epoch. */
+  private improvesBest(logs: EpochLogs): RunPosition['best'] {
+    const monitor = this.config.earlyStopping?.monitor ?? 'valAccuracy';
+    const value = monitor === 'valLoss' ? logs.valLoss : logs.valAccuracy;
+    if (value === undefined || !Number.isFinite(value)) return null;
+    const best = this.#position.best;
+    const better = best === null || (monitor === 'valLoss' ? value < best.value : value > best.value);
+    return better ? { monitor, value, epoch: logs.epoch } : null;
+  }
+
+  private get evalModel(): Module {
+    return this.models.ema?.model ?? this.models.model;
+  }
+
+  /** Finish: the best weights back (early stopping), test evaluation, reports, the result. */
+  private async finish(started: number): Promise<TrainResult> {
+    if (this.#stopped === 'early-stopping') this.#message = this.restoreBest();
     let test: EvaluationResult | null = null;
-    if (stopped === 'completed' || stopped === 'early-stopping') {
-      const testLoader = evalLoader(data.test);
-      test = evaluate(evalModel(), testLoader.batches(0), { classNames, tta: config.tta, ttaShift: config.ttaShift, ttaShiftDirections: config.ttaShiftDirections, autocastDevice });
-      testLoader.dispose();
-      const report = formatEvaluation(test, 'Test');
-      writeTextAtomic(path.join(runDir, 'test-report.txt'), `${report}\n`);
-      writeTextAtomic(path.join(runDir, 'test-results.json'), `${JSON.stringify(test, null, 2)}\n`);
-      files.add(path.join(runDir, 'test-report.txt')).add(path.join(runDir, 'test-results.json'));
-      if (progress !== false) process.stdout.write(`\n${report}\n`);
-      if (stopped === 'completed') message = `Finished ${config.epochs} epochs in ${((Date.now() - started) / 1000).toFixed(0)} s; test accuracy ${(100 * test.accuracy).toFixed(2)}%.`;
+    if (this.#stopped === 'completed' || this.#stopped === 'early-stopping' || this.#stopped === 'callback') {
+      test = this.testEvaluation();
+      const accuracy = test === null ? 'no test split (the data has none; testFraction holds one out)' : `test accuracy ${(100 * test.accuracy).toFixed(2)}%`;
+      const seconds = ((Date.now() - started) / 1000).toFixed(0);
+      if (this.#stopped === 'completed') this.#message = `Finished ${this.config.epochs} epochs in ${seconds} s; ${accuracy}.`;
+      else if (this.#stopped === 'callback') this.#message = `Stopped by a callback after epoch ${this.#position.epoch} of ${this.config.epochs}${this.context.stopReason ? ` (${this.context.stopReason})` : ''}; ${accuracy}.`;
     }
-    if (message && progress !== false) process.stdout.write(`${message}\n`);
-    await callbacks.trainEnd(context);
-    if (config.plots) files.add(path.join(runDir, 'curves.svg')).add(path.join(runDir, 'curves.png'));
+    if (this.#message && this.options.progress !== false) process.stdout.write(`${this.#message}\n`);
+    await this.#callbacks.trainEnd(this.context);
+    const files = [path.join(this.runDir, 'config.json'), path.join(this.runDir, 'metrics.jsonl'), ...this.checkpoints.files()];
+    if (test !== null) files.push(path.join(this.runDir, 'test-report.txt'), path.join(this.runDir, 'test-results.json'));
+    if (this.config.plots) files.push(path.join(this.runDir, 'curves.svg'), path.join(this.runDir, 'curves.png'));
     return {
-      runDir,
-      config,
-      history,
+      runDir: this.runDir,
+      config: this.config,
+      history: this.history,
       test,
-      stopped,
-      message,
-      checkpoints: { last: lastFile, best: fs.existsSync(bestFile) ? bestFile : null },
-      files: [...files].filter((f) => fs.existsSync(f)),
+      stopped: this.#stopped,
+      message: this.#message,
+      checkpoints: { last: this.checkpoints.last, best: this.checkpoints.bestIfAny() },
+      notes: this.notes,
+      files: [...new Set(files)].filter((f) => fs.existsSync(f)),
       seconds: (Date.now() - started) / 1000,
     };
-  } finally {
-    if (handleSigint) process.off('SIGINT', onSigint);
-    lossSum.dispose();
-    correct.dispose();
-    trainLoader.dispose();
-    valLoader?.dispose();
-    model.dispose();
-    ema?.model.dispose();
-    optimizer.dispose();
+  }
+
+  private restoreBest(): string {
+    const reason = this.context.stopReason ?? 'Stopped early';
+    const bestFile = this.checkpoints.bestIfAny();
+    if (!this.config.earlyStopping?.restoreBest || bestFile === null) return `${reason}.`;
+    const best = loadCheckpoint(bestFile);
+    this.models.model.loadStateDict(best.model);
+    if (this.models.ema !== null && best.ema !== null) this.models.ema.model.loadStateDict(best.ema);
+    releaseCheckpoint(best);
+    return `${reason}; restored the weights of epoch ${this.#position.best?.epoch}.`;
+  }
+
+  private testEvaluation(): EvaluationResult | null {
+    const { tta, ttaShift, ttaShiftDirections } = this.config;
+    if (this.data.testLoader === null) return null;
+    const loader = this.data.testLoader();
+    try {
+      const test = evaluate(this.evalModel, loader.batches(0), { classNames: this.data.info.classNames, tta, ttaShift, ttaShiftDirections, autocastDevice: this.precision.autocastDevice });
+      const report = formatEvaluation(test, 'Test');
+      writeTextAtomic(path.join(this.runDir, 'test-report.txt'), `${report}\n`);
+      writeTextAtomic(path.join(this.runDir, 'test-results.json'), `${JSON.stringify(test, null, 2)}\n`);
+      if (this.options.progress !== false) process.stdout.write(`\n${report}\n`);
+      return test;
+    } finally {
+      loader.dispose();
+    }
+  }
+
+  /** Frees the loaders, models and optimizer, and gives the allocator's idle memory back. */
+  dispose(): void {
+    this.#lossSum.dispose();
+    this.#correct.dispose();
+    this.data.dispose();
+    if (this.models.ownsModel) this.models.model.dispose();
+    this.models.ema?.model.dispose();
+    this.models.optimizer.dispose();
     // The allocator keeps freed step buffers for reuse; a program that goes
     // on after train() should get that memory back.
     trimMemory();
+  }
+}
+
+/** Trains a model on labelled images; see TrainOptions and TrainConfig for every option. */
+export async function train(options: TrainOptions = {}): Promise<TrainResult> {
+  const trainer = await Trainer.create(options);
+  try {
+    return await trainer.fit();
+  } finally {
+    trainer.dispose();
   }
 }

@@ -1,0 +1,117 @@
+// The data of a run: image data (a folder, archive or CIFAR-10, or
+// ImageSets) or a user's tensors; the test split (the data's own, or
+// testFraction of train held out), the validation split (valFraction), the
+// normalisation statistics (the resumed run's, so a resumed run sees the
+// same inputs) and the loaders.
+import { channelStats, DeviceLoader, loadDataset, stratifiedIndices, subset, TensorLoader, type Batch, type ImageSet, type TensorData } from '../data';
+import { checkTensorData } from '../data/tensor-loader';
+import type { Device } from '../device';
+import type { DataInfo } from './checkpoint';
+import { ConfigError, type TrainConfig } from './config';
+import type { Precision } from './precision';
+
+/** Image splits a caller supplies instead of `data`; without `test`, testFraction (or no test evaluation). */
+export interface GivenImages {
+  train: ImageSet;
+  test?: ImageSet;
+  classNames: string[];
+  source?: string;
+}
+
+/** Tensors a caller supplies: `{ x, y }` (train only), or splits; classNames default to '0', '1', ... */
+export type GivenTensors = (TensorData & { classNames?: string[] }) | { train: TensorData; test?: TensorData; classNames?: string[] };
+
+export type GivenDataset = GivenImages | GivenTensors;
+
+/** What the trainer needs of a loader (DeviceLoader for images, TensorLoader for tensors). */
+export interface BatchSource {
+  readonly numBatches: number;
+  readonly height: number;
+  readonly width: number;
+  batch(epoch: number, index: number): Batch;
+  batches(epoch?: number): Iterable<Batch>;
+  dispose(): void;
+}
+
+export interface RunData {
+  info: DataInfo;
+  train: BatchSource;
+  val: BatchSource | null;
+  /** A loader over the test split, made when needed; null when there is none. */
+  testLoader: (() => BatchSource) | null;
+  dispose(): void;
+}
+
+/** The test split's held-out part is drawn on its own RNG stream, independent of the validation split. */
+const TEST_SPLIT_STREAM = 1;
+
+export async function prepareData(
+  config: TrainConfig,
+  given: GivenDataset | undefined,
+  savedInfo: DataInfo | undefined,
+  device: Device,
+  memoryFormat: Precision['memoryFormat'],
+): Promise<RunData> {
+  if (given !== undefined && isTensorData(given)) return tensorData(config, given, device, memoryFormat);
+  const data = given ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
+  const { rest, test } = holdOutTest(data.train, data.test, config);
+  const { kept, heldOut } = stratifiedIndices(rest.labels, config.valFraction, config.seed);
+  const train = config.valFraction > 0 ? subset(rest, kept) : rest;
+  const stats = savedInfo ?? { ...channelStats(train) };
+  const info: DataInfo = { classNames: data.classNames, mean: stats.mean, std: stats.std, height: rest.height, width: rest.width, source: data.source ?? 'custom' };
+  const normalise = { device, seed: config.seed, mean: info.mean, std: info.std, memoryFormat };
+  const evalLoader = (set: ImageSet) => new DeviceLoader(set, { ...normalise, batchSize: config.evalBatchSize, shuffle: false, dropLast: false });
+  const trainLoader = new DeviceLoader(train, { ...normalise, batchSize: config.batchSize, shuffle: true, dropLast: true, augment: config.augment });
+  const val = config.valFraction > 0 ? evalLoader(subset(rest, heldOut)) : null;
+  return finishData(config, info, trainLoader, val, test === null || test.count === 0 ? null : () => evalLoader(test), train.count);
+}
+
+/** The test split: the data's own, or testFraction of train (stratified) when the data has none. */
+function holdOutTest(train: ImageSet, test: ImageSet | undefined, config: TrainConfig): { rest: ImageSet; test: ImageSet | null } {
+  const hasOwn = test !== undefined && test.count > 0;
+  if (config.testFraction === 0) return { rest: train, test: hasOwn ? test! : null };
+  if (hasOwn) throw new ConfigError(`testFraction ${config.testFraction}: the data already has a test split (${test!.count} images); set testFraction to 0`);
+  const { kept, heldOut } = stratifiedIndices(train.labels, config.testFraction, config.seed, TEST_SPLIT_STREAM);
+  return { rest: subset(train, kept), test: subset(train, heldOut) };
+}
+
+function isTensorData(given: GivenDataset): given is GivenTensors {
+  return 'x' in given || ('train' in given && given.train !== undefined && 'x' in given.train);
+}
+
+function tensorData(config: TrainConfig, given: GivenTensors, device: Device, memoryFormat: Precision['memoryFormat']): RunData {
+  const trainData: TensorData = 'train' in given ? given.train : given;
+  const ownTest = 'train' in given ? given.test : undefined;
+  const classCount = given.classNames?.length;
+  const labels = checkTensorData(trainData, classCount, 'dataset.train');
+  if (ownTest !== undefined) checkTensorData(ownTest, classCount, 'dataset.test');
+  const classes = classCount ?? Math.max(...labels) + 1;
+  const classNames = given.classNames ?? Array.from({ length: classes }, (_, i) => String(i));
+  if (ownTest !== undefined && config.testFraction > 0) throw new ConfigError(`testFraction ${config.testFraction}: dataset.test is given; set testFraction to 0`);
+  const test = config.testFraction > 0 ? stratifiedIndices(labels, config.testFraction, config.seed, TEST_SPLIT_STREAM) : { kept: [...labels.keys()], heldOut: [] };
+  const { kept, heldOut } = stratifiedIndices(test.kept.map((i) => labels[i]!), config.valFraction, config.seed);
+  const trainRows = kept.map((i) => test.kept[i]!);
+  const valRows = heldOut.map((i) => test.kept[i]!);
+  const [, channels, height, width] = trainData.x.shape as [number, number, number, number];
+  // Tensors are used as given: the identity normalisation is recorded for predict().
+  const info: DataInfo = { classNames, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), height, width, source: 'tensors' };
+  const options = { device, seed: config.seed, memoryFormat };
+  const evalOptions = { ...options, batchSize: config.evalBatchSize, shuffle: false, dropLast: false };
+  const train = new TensorLoader(trainData, { ...options, batchSize: config.batchSize, shuffle: true, dropLast: true }, trainRows);
+  const val = valRows.length > 0 ? new TensorLoader(trainData, evalOptions, valRows) : null;
+  const testLoader =
+    ownTest !== undefined ? () => new TensorLoader(ownTest, evalOptions) : test.heldOut.length > 0 ? () => new TensorLoader(trainData, evalOptions, test.heldOut) : null;
+  return finishData(config, info, train, val, testLoader, trainRows.length);
+}
+
+function finishData(config: TrainConfig, info: DataInfo, train: BatchSource, val: BatchSource | null, testLoader: (() => BatchSource) | null, trainCount: number): RunData {
+  const dispose = () => {
+    train.dispose();
+    val?.dispose();
+  };
+  if (train.numBatches === 0) {
+    dispose();
+    throw new ConfigError(`batchSize ${config.batchSize} is larger than the ${trainCount} training images: no full batch to train on`);
+  }
+  return { info, train, val, testLoader, dispose };
+}
