@@ -45,6 +45,7 @@ const TRAIN_OPTIONS: Options = {
   'grad-clip': { type: 'string' },
   'val-fraction': { type: 'string' },
   'test-fraction': { type: 'string' },
+  'top-k': { type: 'string' },
   weights: { type: 'string' },
   freeze: { type: 'string' },
   'backbone-lr-scale': { type: 'string' },
@@ -90,6 +91,7 @@ Data:
   --target-size <HxW>      resize images when decoding, e.g. 32x32
   --val-fraction <f>       class-stratified validation split from train (0 = none)
   --test-fraction <f>      hold a test split out of train, for data without test/
+  --top-k <k,...>          also report top-k accuracy, e.g. 5
 Fine-tuning:
   --weights <file>         start from a checkpoint, .safetensors or .pt state dict (a head
                            of another class count keeps its new init)
@@ -180,6 +182,11 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   set('gradClip', number(values, 'grad-clip'));
   set('valFraction', number(values, 'val-fraction'));
   set('testFraction', number(values, 'test-fraction'));
+  if (values['top-k'] !== undefined) {
+    const ks = String(values['top-k']).split(',').map(Number);
+    if (!ks.every((k) => Number.isInteger(k) && k >= 1)) throw new UsageError(`--top-k must be positive integers like 5 or 1,5, got '${String(values['top-k'])}'`);
+    options.topK = ks;
+  }
   set('weights', values.weights as string | undefined);
   if (values.freeze !== undefined) options.freeze = String(values.freeze).split(',').filter((prefix) => prefix !== '');
   set('backboneLrScale', number(values, 'backbone-lr-scale'));

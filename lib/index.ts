@@ -63,4 +63,6 @@ export {
   type LossFunction,
   type GivenDataset,
   type StopReason,
+  type MetricFunction,
 } from './train';
+export { type Dataset, type TensorData } from './data';

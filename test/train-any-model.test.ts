@@ -193,6 +193,17 @@ t.test('user tensors { x, y } train the same model, with testFraction and valFra
   t.ok(result.test!.accuracy >= 0.9, `test accuracy ${result.test!.accuracy}`);
   t.same(result.test!.classNames, ['red', 'green', 'blue']);
   t.notOk(x.isDisposed, 'the caller\'s tensors stay theirs');
+
+  const dataset = { x, y, classNames: ['red', 'green', 'blue'] };
+  const tensorRun = (name: string, extra: TrainOptions = {}) => train(options(name, { data: undefined, dataset, testFraction: 0.2, epochs: 3, ...extra }));
+  const whole = await tensorRun('tensors-whole');
+  const controller = new AbortController();
+  const stopper: Callback = { onBatchEnd: (logs) => void (logs.epoch === 2 && logs.batch === 1 && controller.abort()) };
+  const first = await tensorRun('tensors-split', { signal: controller.signal, callbacks: [stopper] });
+  t.equal(first.stopped, 'interrupted');
+  const resumed = await train({ resume: first.runDir, model: factory, dataset, progress: false, handleSigint: false });
+  t.same(resumed.history.map((h) => h.trainLoss), whole.history.map((h) => h.trainLoss), 'tensors: resumed to the same losses');
+  t.equal(resumed.test!.accuracy, whole.test!.accuracy, 'and the same test accuracy');
   await t.rejects(train(options('bad-y', { data: undefined, dataset: { x, y: y.float() } })), { name: 'TypeError', code: 'ERR_TORCHTS_ARG', message: /dataset\.train\.y must be an integer tensor \[N\] of class indices, got float32 \[90\]/ });
   await t.rejects(train(options('short-y', { data: undefined, dataset: { x, y: y.narrow(0, 0, 10) } })), { name: 'RangeError', message: /dataset\.train: x has 90 items but y has 10 labels/ });
   await t.rejects(train(options('label-range', { data: undefined, dataset: { x, y, classNames: ['a', 'b'] } })), { name: 'RangeError', message: /dataset\.train\.y\[2\] is 2, not a class index in \[0, 2\)/ });
@@ -261,5 +272,45 @@ t.test('fine-tuning: weights from a 3-class run, a new 2-class head, frozen feat
   tt.scope(() => saveSafetensors(resnetWeights, tt.resnet18({ numClasses: 3 }).stateDict()));
   await t.rejects(train(options('wrong-weights', { data: twoClasses, weights: resnetWeights, epochs: 1 })), { name: 'ConfigError', message: /weights .*resnet\.safetensors do not fit the model \(\d+ problem\(s\)\): missing features\.0\.weight/ });
   await t.rejects(train(options('bad-freeze', { data: twoClasses, freeze: ['backbone'], epochs: 1 })), { name: 'ConfigError', message: /freeze: no parameter is named 'backbone' or starts with 'backbone\.'/ });
+  t.end();
+});
+
+t.test('a user Dataset (length + getBatch, or get), top-k and custom metrics', async (t) => {
+  const images = colourSet(90, { ...shapes, seed: 9 });
+  const frame = HEIGHT * WIDTH * 3;
+  const item = (i: number) => tt.tensor(images.images.subarray(i * frame, (i + 1) * frame), [HEIGHT, WIDTH, 3], { dtype: 'uint8' }).permute([2, 0, 1]).float().div(255);
+  let fetched = 0;
+  const batched: tt.Dataset = {
+    length: images.count,
+    labels: images.labels,
+    classNames: ['red', 'green', 'blue'],
+    getBatch: (indices) => {
+      fetched += indices.length;
+      return { x: tt.stack(indices.map(item)), y: indices.map((i) => images.labels[i]!) };
+    },
+  };
+  const calls: number[] = [];
+  const result = await train(
+    options('dataset', {
+      data: undefined,
+      dataset: batched,
+      testFraction: 0.2,
+      topK: [2],
+      metrics: { meanTrueLogit: (logits, labels) => (calls.push(labels.shape[0]!), logits.gather(1, labels.unsqueeze(1)).mean().item()) },
+    }),
+  );
+  t.ok(result.test!.accuracy >= 0.9, `test accuracy ${result.test!.accuracy}`);
+  t.ok(fetched > 0, `items fetched batch by batch (${fetched})`);
+  t.ok(result.history.every((h) => h.valMetrics?.top2 !== undefined && h.valMetrics.meanTrueLogit !== undefined), 'validation metrics every epoch');
+  t.ok(result.test!.metrics.top2! >= result.test!.accuracy, `top-2 (${result.test!.metrics.top2}) >= top-1 (${result.test!.accuracy})`);
+  t.ok(Number.isFinite(result.test!.metrics.meanTrueLogit), 'the custom metric on the test split');
+  t.ok(calls.length > 0, 'the custom metric saw batches');
+
+  // get() only, no labels: read through get() for the split.
+  const single: tt.Dataset = { length: images.count, get: (i) => ({ x: item(i), y: images.labels[i]! }) };
+  const plain = await train(options('dataset-get', { data: undefined, dataset: single, testFraction: 0.2, epochs: 3 }));
+  t.same(plain.test!.classNames, ['0', '1', '2'], 'class names default to the indices');
+  t.ok(plain.test!.accuracy >= 0.9, `test accuracy ${plain.test!.accuracy}`);
+  await t.rejects(train(options('dataset-bad', { data: undefined, dataset: { length: 3, get: () => ({ x: tt.ones([3]), y: 0 }) } })), { name: 'TypeError', message: /dataset: a batch of \d+ items must have x a floating tensor/ });
   t.end();
 });

@@ -30,6 +30,7 @@ export { loadDataset, type LoadDatasetOptions, type LoadedDataset } from './data
 export { decodeImages, decodeEncodedImages, type DecodeOptions, type DecodedImages, type EncodedImage } from './decode';
 export { stratifiedSplit, stratifiedIndices, subset, classCounts } from './split';
 export { TensorLoader, type TensorData, type TensorLoaderOptions } from './tensor-loader';
+export { DatasetLoader, type Dataset, type DatasetLoaderOptions } from './dataset-loader';
 export { channelStats } from './stats';
 export { DeviceLoader, type DeviceLoaderOptions, type Batch } from './loader';
 export { type AugmentOptions, type AffineFill, type CropPadding } from './augment';

@@ -12,6 +12,8 @@ export interface EpochLogs {
   trainAccuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** Validation top-k accuracies (config.topK) and train({ metrics }), by name. */
+  valMetrics?: Record<string, number>;
   /** Learning rate at the end of the epoch (first parameter group). */
   lr: number;
   /** Wall time of the epoch's training steps (seconds). */

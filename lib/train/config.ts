@@ -59,6 +59,8 @@ export interface TrainConfig {
    * (an image folder without test/, tensors); 0 = none.
    */
   testFraction: number;
+  /** Top-k accuracies reported for validation and test, e.g. [5] adds 'top5'. */
+  topK: number[];
   epochs: number;
   batchSize: number;
   evalBatchSize: number;
@@ -123,6 +125,7 @@ export const DEFAULTS: TrainConfig = {
   zeroInitResidual: false,
   valFraction: 0.1,
   testFraction: 0,
+  topK: [],
   epochs: 15,
   batchSize: 128,
   evalBatchSize: 500,
@@ -318,6 +321,7 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   finiteInRange(config.weightDecay, 'weightDecay', 0, 1);
   finiteInRange(config.valFraction, 'valFraction', 0, 0.9);
   finiteInRange(config.testFraction, 'testFraction', 0, 0.9);
+  if (!Array.isArray(config.topK) || !config.topK.every((k) => Number.isInteger(k) && k >= 1)) throw new ConfigError(`topK must be an array of positive integers, got ${shown(config.topK)}`);
   finiteInRange(config.labelSmoothing, 'labelSmoothing', 0, 1);
   finiteInRange(config.pctStart, 'pctStart', 0, 1, true);
   finiteInRange(config.divFactor, 'divFactor', 0, 1e6, true);

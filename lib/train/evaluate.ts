@@ -25,7 +25,12 @@ export interface EvaluationResult {
   ttaShift: number;
   /** 4: the diagonal shifts; 8: also the horizontal and vertical ones. */
   ttaShiftDirections: TtaShiftDirections;
+  /** 'top<k>' accuracies asked for with topK, and the caller's metrics, each averaged over all images. */
+  metrics: Record<string, number>;
 }
+
+/** A metric of one batch: its mean over the batch's images (the result is averaged weighted by batch size). */
+export type MetricFunction = (logits: Tensor, labels: Tensor) => number;
 
 /** Which shifted test-time views: 4 diagonal, or all 8 neighbours on a 3x3 grid. */
 export type TtaShiftDirections = 4 | 8;
@@ -48,6 +53,24 @@ export interface EvaluateOptions {
   ttaShiftDirections?: TtaShiftDirections;
   /** bfloat16 autocast on this device type. */
   autocastDevice?: 'cuda' | 'cpu';
+  /** Top-k accuracies to report as metrics 'top<k>' (e.g. [5]). */
+  topK?: readonly number[];
+  /** Your own metrics, by name. */
+  metrics?: Readonly<Record<string, MetricFunction>>;
+}
+
+/** The fraction of images whose label is among the k largest logits (k capped at the class count). */
+export function topKAccuracy(logits: Tensor, labels: Tensor, k: number): number {
+  return scope(() => {
+    const { indices } = logits.topk(Math.min(k, logits.shape[1]!), { dim: 1 });
+    return indices.eq(labels.unsqueeze(1)).any(1).float().mean().item();
+  });
+}
+
+/** Every metric function an evaluation computes: top-k first, then the caller's. */
+function metricFunctions(options: EvaluateOptions): [string, MetricFunction][] {
+  const topK = (options.topK ?? []).map((k): [string, MetricFunction] => [`top${k}`, (logits, labels) => topKAccuracy(logits, labels, k)]);
+  return [...topK, ...Object.entries(options.metrics ?? {})];
 }
 
 const DIAGONALS = [
@@ -107,6 +130,8 @@ export function evaluate(model: Module, batches: Iterable<Batch>, options: Evalu
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let lossSum = 0;
   let count = 0;
+  const metrics = metricFunctions(options);
+  const metricSums = new Array<number>(metrics.length).fill(0);
   const wasTraining = model.training;
   model.eval();
   try {
@@ -119,6 +144,7 @@ export function evaluate(model: Module, batches: Iterable<Batch>, options: Evalu
           const predicted = logits.argmax(1).dataSync() as BigInt64Array;
           const truth = batch.labels.dataSync() as BigInt64Array;
           for (let i = 0; i < n; i++) confusion[Number(truth[i])]![Number(predicted[i])]! += 1;
+          metrics.forEach(([, metric], m) => (metricSums[m]! += n * metric(logits, batch.labels)));
           count += n;
         });
         batch.images.dispose();
@@ -144,6 +170,7 @@ export function evaluate(model: Module, batches: Iterable<Batch>, options: Evalu
     tta: Boolean(options.tta),
     ttaShift: options.ttaShift ?? 0,
     ttaShiftDirections: options.ttaShiftDirections ?? 4,
+    metrics: Object.fromEntries(metrics.map(([name], m) => [name, count === 0 ? NaN : metricSums[m]! / count])),
   };
 }
 
@@ -155,6 +182,8 @@ export function formatEvaluation(result: EvaluationResult, title = 'Test'): stri
   const lines: string[] = [];
   const views = describeTta(result.tta, result.ttaShift, result.ttaShiftDirections);
   lines.push(`${title}: accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}${views === '' ? '' : `, ${views}`}`);
+  const metrics = Object.entries(result.metrics ?? {});
+  if (metrics.length > 0) lines.push(metrics.map(([name, value]) => `${name} ${value.toFixed(4)}`).join(', '));
   lines.push('');
   lines.push('Per-class accuracy:');
   names.forEach((name, i) => lines.push(`  ${name.padEnd(width)} ${Number.isNaN(result.perClass[i]!) ? '   n/a' : `${(100 * result.perClass[i]!).toFixed(2).padStart(6)}%`}`));

@@ -3,7 +3,7 @@ export { registerModel, registeredModels, type ModelSpec, type ModelFactory } fr
 export { type GivenDataset } from './run-data';
 export { resolveConfig, DEFAULTS, PRESETS, ConfigError, type TrainConfig, type PresetName, type EarlyStoppingConfig } from './config';
 export { type Callback, type EpochLogs, type BatchLogs, type TrainContext } from './callbacks';
-export { evaluate, formatEvaluation, predictLogits, type EvaluationResult } from './evaluate';
+export { evaluate, formatEvaluation, predictLogits, topKAccuracy, type EvaluationResult, type MetricFunction } from './evaluate';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMeta, type CheckpointContents } from './checkpoint';
 export { predict, evaluateCheckpoint, loadTrainedModel, resolveCheckpoint, type Prediction, type LoadedModel } from './predict';
 export { renderCurves, writeCurves } from './plots';

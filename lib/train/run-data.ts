@@ -1,11 +1,13 @@
 // The data of a run: image data (a folder, archive or CIFAR-10, or
-// ImageSets) or a user's tensors; the test split (the data's own, or
+// ImageSets), a user's tensors or a user's Dataset object; the test split (the data's own, or
 // testFraction of train held out), the validation split (valFraction), the
 // normalisation statistics (the resumed run's, so a resumed run sees the
 // same inputs) and the loaders.
 import { channelStats, DeviceLoader, loadDataset, stratifiedIndices, subset, TensorLoader, type Batch, type ImageSet, type TensorData } from '../data';
 import { checkTensorData } from '../data/tensor-loader';
+import { DatasetLoader, datasetLabels, isDataset, type Dataset } from '../data/dataset-loader';
 import type { Device } from '../device';
+import { scope } from '../memory';
 import type { DataInfo } from './checkpoint';
 import { ConfigError, type TrainConfig } from './config';
 import type { Precision } from './precision';
@@ -21,7 +23,10 @@ export interface GivenImages {
 /** Tensors a caller supplies: `{ x, y }` (train only), or splits; classNames default to '0', '1', ... */
 export type GivenTensors = (TensorData & { classNames?: string[] }) | { train: TensorData; test?: TensorData; classNames?: string[] };
 
-export type GivenDataset = GivenImages | GivenTensors;
+/** A Dataset object (length and get/getBatch), or splits of them. */
+export type GivenDatasets = Dataset | { train: Dataset; test?: Dataset; classNames?: string[] };
+
+export type GivenDataset = GivenImages | GivenTensors | GivenDatasets;
 
 /** What the trainer needs of a loader (DeviceLoader for images, TensorLoader for tensors). */
 export interface BatchSource {
@@ -53,7 +58,8 @@ export async function prepareData(
   memoryFormat: Precision['memoryFormat'],
 ): Promise<RunData> {
   if (given !== undefined && isTensorData(given)) return tensorData(config, given, device, memoryFormat);
-  const data = given ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
+  if (given !== undefined && isGivenDatasets(given)) return datasetData(config, given, device, memoryFormat);
+  const data = (given as GivenImages | undefined) ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
   const { rest, test } = holdOutTest(data.train, data.test, config);
   const { kept, heldOut } = stratifiedIndices(rest.labels, config.valFraction, config.seed);
   const train = config.valFraction > 0 ? subset(rest, kept) : rest;
@@ -75,6 +81,10 @@ function holdOutTest(train: ImageSet, test: ImageSet | undefined, config: TrainC
   return { rest: subset(train, kept), test: subset(train, heldOut) };
 }
 
+function isGivenDatasets(given: GivenDataset): given is GivenDatasets {
+  return isDataset(given) || ('train' in given && isDataset(given.train));
+}
+
 function isTensorData(given: GivenDataset): given is GivenTensors {
   return 'x' in given || ('train' in given && given.train !== undefined && 'x' in given.train);
 }
@@ -87,11 +97,7 @@ function tensorData(config: TrainConfig, given: GivenTensors, device: Device, me
   if (ownTest !== undefined) checkTensorData(ownTest, classCount, 'dataset.test');
   const classes = classCount ?? Math.max(...labels) + 1;
   const classNames = given.classNames ?? Array.from({ length: classes }, (_, i) => String(i));
-  if (ownTest !== undefined && config.testFraction > 0) throw new ConfigError(`testFraction ${config.testFraction}: dataset.test is given; set testFraction to 0`);
-  const test = config.testFraction > 0 ? stratifiedIndices(labels, config.testFraction, config.seed, TEST_SPLIT_STREAM) : { kept: [...labels.keys()], heldOut: [] };
-  const { kept, heldOut } = stratifiedIndices(test.kept.map((i) => labels[i]!), config.valFraction, config.seed);
-  const trainRows = kept.map((i) => test.kept[i]!);
-  const valRows = heldOut.map((i) => test.kept[i]!);
+  const { train: trainRows, val: valRows, test: testRows } = splitRows(labels, config, ownTest !== undefined);
   const [, channels, height, width] = trainData.x.shape as [number, number, number, number];
   // Tensors are used as given: the identity normalisation is recorded for predict().
   const info: DataInfo = { classNames, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), height, width, source: 'tensors' };
@@ -100,8 +106,33 @@ function tensorData(config: TrainConfig, given: GivenTensors, device: Device, me
   const train = new TensorLoader(trainData, { ...options, batchSize: config.batchSize, shuffle: true, dropLast: true }, trainRows);
   const val = valRows.length > 0 ? new TensorLoader(trainData, evalOptions, valRows) : null;
   const testLoader =
-    ownTest !== undefined ? () => new TensorLoader(ownTest, evalOptions) : test.heldOut.length > 0 ? () => new TensorLoader(trainData, evalOptions, test.heldOut) : null;
+    ownTest !== undefined ? () => new TensorLoader(ownTest, evalOptions) : testRows.length > 0 ? () => new TensorLoader(trainData, evalOptions, testRows) : null;
   return finishData(config, info, train, val, testLoader, trainRows.length);
+}
+
+/** Train, validation and test rows: testFraction first (its own RNG stream), then valFraction of the rest. */
+function splitRows(labels: Int32Array, config: TrainConfig, hasOwnTest: boolean): { train: number[]; val: number[]; test: number[] } {
+  if (hasOwnTest && config.testFraction > 0) throw new ConfigError(`testFraction ${config.testFraction}: dataset.test is given; set testFraction to 0`);
+  const test = config.testFraction > 0 ? stratifiedIndices(labels, config.testFraction, config.seed, TEST_SPLIT_STREAM) : { kept: [...labels.keys()], heldOut: [] };
+  const { kept, heldOut } = stratifiedIndices(test.kept.map((i) => labels[i]!), config.valFraction, config.seed);
+  return { train: kept.map((i) => test.kept[i]!), val: heldOut.map((i) => test.kept[i]!), test: test.heldOut };
+}
+
+function datasetData(config: TrainConfig, given: GivenDatasets, device: Device, memoryFormat: Precision['memoryFormat']): RunData {
+  const trainSet: Dataset = 'train' in given && isDataset(given.train) ? given.train : (given as Dataset);
+  const ownTest = 'train' in given && isDataset(given.train) ? given.test : undefined;
+  const declared = given.classNames ?? trainSet.classNames;
+  const labels = datasetLabels(trainSet, declared?.length);
+  const classNames = declared ?? Array.from({ length: Math.max(...labels) + 1 }, (_, i) => String(i));
+  const rows = splitRows(labels, config, ownTest !== undefined);
+  const options = { device, seed: config.seed, memoryFormat };
+  const evalOptions = { ...options, batchSize: config.evalBatchSize, shuffle: false, dropLast: false };
+  const train = new DatasetLoader(trainSet, { ...options, batchSize: config.batchSize, shuffle: true, dropLast: true }, rows.train);
+  const val = rows.val.length > 0 ? new DatasetLoader(trainSet, evalOptions, rows.val) : null;
+  const testLoader = ownTest !== undefined ? () => new DatasetLoader(ownTest, evalOptions) : rows.test.length > 0 ? () => new DatasetLoader(trainSet, evalOptions, rows.test) : null;
+  const channels = scope(() => trainSet.getBatch !== undefined ? trainSet.getBatch([0]).x.shape[1]! : trainSet.get!(0).x.shape[0]!);
+  const info: DataInfo = { classNames, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), height: train.height, width: train.width, source: 'dataset' };
+  return finishData(config, info, train, val, testLoader, rows.train.length);
 }
 
 function finishData(config: TrainConfig, info: DataInfo, train: BatchSource, val: BatchSource | null, testLoader: (() => BatchSource) | null, trainCount: number): RunData {

@@ -24,7 +24,7 @@ import { CallbackList, type BatchLogs, type Callback, type EpochLogs, type Train
 import { loadCheckpoint, type CheckpointContents, type PartialEpoch } from './checkpoint';
 import { ConfigError, type PresetName, type TrainConfig } from './config';
 import { EarlyStopping } from './early-stopping';
-import { evaluate, formatEvaluation, type EvaluationResult } from './evaluate';
+import { evaluate, formatEvaluation, type EvaluationResult, type MetricFunction } from './evaluate';
 import { fineTuneGroups, freezeParameters, loadInitialWeights } from './fine-tune';
 import { MetricsLogger } from './metrics-log';
 import { modelSource, recordedModelName, type ModelSpec } from './models';
@@ -67,6 +67,8 @@ export interface TrainOptions extends Omit<Partial<TrainConfig>, 'model'> {
   dataset?: GivenDataset;
   /** Replaces cross-entropy (labelSmoothing applies to the built-in loss only). */
   loss?: LossFunction;
+  /** Metrics computed on the validation split each epoch (EpochLogs.valMetrics) and on the test split (EvaluationResult.metrics). */
+  metrics?: Record<string, MetricFunction>;
 }
 
 export interface TrainResult {
@@ -95,7 +97,7 @@ function resolveDevice(config: TrainConfig): Device {
 }
 
 /** The options of train() that are not TrainConfig options. */
-const RUN_OPTIONS: ReadonlySet<string> = new Set(['resume', 'model', 'callbacks', 'progress', 'signal', 'handleSigint', 'dataset', 'loss']);
+const RUN_OPTIONS: ReadonlySet<string> = new Set(['resume', 'model', 'callbacks', 'progress', 'signal', 'handleSigint', 'dataset', 'loss', 'metrics']);
 
 function configOverrides(options: TrainOptions): Partial<TrainConfig> & { preset?: PresetName } {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !RUN_OPTIONS.has(key)));
@@ -388,9 +390,10 @@ export class Trainer {
   private async endEpoch(logs: EpochLogs): Promise<void> {
     const { schedule } = this.models;
     if (this.data.val !== null) {
-      const validation = evaluate(this.evalModel, this.data.val.batches(0), { classNames: this.data.info.classNames, autocastDevice: this.precision.autocastDevice });
+      const validation = evaluate(this.evalModel, this.data.val.batches(0), { ...this.metricOptions, autocastDevice: this.precision.autocastDevice });
       logs.valLoss = validation.loss;
       logs.valAccuracy = validation.accuracy;
+      if (Object.keys(validation.metrics).length > 0) logs.valMetrics = validation.metrics;
     }
     logs.totalSeconds = this.#epochSeconds();
     if (schedule instanceof ReduceLROnPlateau) schedule.step(this.config.plateau.monitor === 'valLoss' ? logs.valLoss! : logs.valAccuracy!);
@@ -415,6 +418,11 @@ export class Trainer {
     const best = this.#position.best;
     const better = best === null || (monitor === 'valLoss' ? value < best.value : value > best.value);
     return better ? { monitor, value, epoch: logs.epoch } : null;
+  }
+
+  /** Class names and the metrics every evaluation computes. */
+  private get metricOptions(): { classNames: string[]; topK: number[]; metrics: Record<string, MetricFunction> } {
+    return { classNames: this.data.info.classNames, topK: this.config.topK, metrics: this.options.metrics ?? {} };
   }
 
   private get evalModel(): Module {
@@ -467,7 +475,7 @@ export class Trainer {
     if (this.data.testLoader === null) return null;
     const loader = this.data.testLoader();
     try {
-      const test = evaluate(this.evalModel, loader.batches(0), { classNames: this.data.info.classNames, tta, ttaShift, ttaShiftDirections, autocastDevice: this.precision.autocastDevice });
+      const test = evaluate(this.evalModel, loader.batches(0), { ...this.metricOptions, tta, ttaShift, ttaShiftDirections, autocastDevice: this.precision.autocastDevice });
       const report = formatEvaluation(test, 'Test');
       writeTextAtomic(path.join(this.runDir, 'test-report.txt'), `${report}\n`);
       writeTextAtomic(path.join(this.runDir, 'test-results.json'), `${JSON.stringify(test, null, 2)}\n`);
