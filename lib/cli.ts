@@ -200,7 +200,8 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   if (values['channels-last']) options.channelsLast = true;
   if (values['no-channels-last']) options.channelsLast = false;
   if (values.tta) options.tta = true;
-  if (values['no-tta']) options.tta = false;
+  // --no-tta means one view, as for eval: no mirror and no shifts.
+  if (values['no-tta']) Object.assign(options, { tta: false, ttaShift: 0 });
   if (values['no-plots']) options.plots = false;
   const patience = number(values, 'early-stopping', true);
   if (patience !== undefined) options.earlyStopping = { monitor: 'valLoss', patience, minDelta: 0, restoreBest: true };
