@@ -33,6 +33,21 @@ export * from './optim/schedulers';
 export * as models from './models';
 export { resnet18, resnet34, summary } from './models';
 export * as data from './data';
+export {
+  save,
+  load,
+  saveSafetensors,
+  loadSafetensors,
+  loadWeights,
+  PtFormatError,
+  SafetensorsError,
+  type LoadOptions,
+  type Saveable,
+  type SafetensorsSaveOptions,
+  type SafetensorsLoadOptions,
+  type SafetensorsStateDict,
+} from './io';
+export { type StateDict, StateDictError } from './nn/module';
 // The trainer (also under its own path, torchts/dist/lib/train): the main job
 // is reachable from the package root, import { train } from 'torchts'.
 export {

@@ -23,7 +23,7 @@ export type PickledValue =
   | string
   | { kind: 'tensor'; handle: TensorHandle }
   | { kind: 'list' | 'tuple'; items: PickledValue[] }
-  | { kind: 'dict'; entries: [PickledValue, PickledValue][] }
+  | { kind: 'dict'; entries: [PickledValue, PickledValue][]; attributes?: PickledValue }
   | { kind: 'global' | 'storage' | 'bytes' | 'mark' };
 
 export interface NativeMemory {

@@ -46,6 +46,7 @@ struct PyValue {
   c10::ScalarType dtype = c10::ScalarType::Undefined;
   std::vector<PyRef> items;                       // List, Tuple
   std::vector<std::pair<PyRef, PyRef>> entries;   // Dict, in insertion order
+  PyRef state;                                    // Dict: BUILD's state (an OrderedDict's `_metadata`)
   int depth = 0;                                  // containers nested inside, at most kMaxDepth
 };
 
@@ -96,6 +97,7 @@ class StateDictUnpickler {
     for (const PyRef& value : arena_) {
       value->items.clear();
       value->entries.clear();
+      value->state.reset();
     }
   }
 
@@ -332,13 +334,17 @@ class StateDictUnpickler {
       case 0x81: {  // NEWOBJ
         PyRef args = Pop();
         PyRef callable = Pop();
-        Push(Call(callable, args));
+        Push(Call(callable, args, opcode == 0x81));
       } break;
       case 'b': {  // BUILD: object state. OrderedDict carries `_metadata` (format versions) here.
-        Pop();
-        PyValue::Kind kind = Top()->kind;
-        if (kind != PyValue::Kind::Dict && kind != PyValue::Kind::Tensor) {
-          throw PtError(std::string("BUILD on a ") + KindName(kind) + " is not supported");
+        PyRef state = Pop();
+        PyRef& target = Top();
+        if (target->kind != PyValue::Kind::Dict && target->kind != PyValue::Kind::Tensor) {
+          throw PtError(std::string("BUILD on a ") + KindName(target->kind) + " is not supported");
+        }
+        if (target->kind == PyValue::Kind::Dict && state->kind == PyValue::Kind::Dict) {
+          Nest(target, state);
+          target->state = state;
         }
       } break;
       case 'Q': Push(PersistentLoad(Pop())); break;  // BINPERSID
@@ -370,7 +376,7 @@ class StateDictUnpickler {
     return out;
   }
 
-  PyRef Call(const PyRef& callable, const PyRef& args) {
+  PyRef Call(const PyRef& callable, const PyRef& args, bool constructsObject) {
     if (callable->kind != PyValue::Kind::Global) throw PtError(std::string("cannot call a ") + KindName(callable->kind));
     const std::string& name = callable->text;
     if (name == "collections.OrderedDict") {
@@ -399,6 +405,13 @@ class StateDictUnpickler {
       PyRef result = New(PyValue::Kind::String);
       result->text = Arg(args, 0, PyValue::Kind::String, "torch.device")->text;
       return result;
+    }
+    // A whole pickled model is a class instance (NEWOBJ) whose state holds its
+    // submodules; torch.nn classes may also be built through REDUCE.
+    if (constructsObject || name.rfind("torch.nn.modules.", 0) == 0) {
+      throw PtError("holds a pickled Python object (" + name +
+                    "), e.g. a whole model saved with torch.save(model, path); torchts reads state dicts: in Python, "
+                    "save torch.save(model.state_dict(), path) instead");
     }
     throw PtError("unsupported Python object " + name +
                   " in the pickle: torchts reads dicts of tensors (what torch.save(model.state_dict(), path) writes)");
@@ -495,6 +508,7 @@ Napi::Value ToJs(Napi::Env env, const PyRef& value, int depth, size_t& budget) {
         entries.Set(i, pair);
       }
       out.Set("entries", entries);
+      if (value->state) out.Set("attributes", ToJs(env, value->state, depth + 1, budget));
       return out;
     }
     default:

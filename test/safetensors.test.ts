@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import * as tt from '../lib';
-import { loadSafetensors, readSafetensorsHeader, saveSafetensors, serializeSafetensors, deserializeSafetensors } from '../lib/io/safetensors';
+import { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile, serializeSafetensors, deserializeSafetensors } from '../lib/io/safetensors';
 import { compareTensors } from './helpers/compare';
 import { runReferenceWithMetadata } from './helpers/python';
 
@@ -39,13 +39,13 @@ t.test('every dtype round-trips through Python safetensors', (t) => {
 
 t.test('metadata and names survive; partial loads; in-memory form', (t) => {
   const file = path.join(dir, 'meta.safetensors');
-  saveSafetensors(file, { 'layer1.0.conv1.weight': tt.ones([2, 2]), b: tt.zeros([1]) }, { epoch: '3', config: '{"lr":0.1}' });
+  writeSafetensorsFile(file, { 'layer1.0.conv1.weight': tt.ones([2, 2]), b: tt.zeros([1]) }, { epoch: '3', config: '{"lr":0.1}' });
   const header = readSafetensorsHeader(file);
   t.same(header.metadata, { epoch: '3', config: '{"lr":0.1}' });
   t.same(header.entries.map((e) => e.name), ['layer1.0.conv1.weight', 'b']);
-  const partial = loadSafetensors(file, { names: ['b'] });
+  const partial = readSafetensorsFile(file, { names: ['b'] });
   t.same([...partial.tensors.keys()], ['b']);
-  t.throws(() => loadSafetensors(file, { names: ['nope'] }), /no tensor named 'nope'/);
+  t.throws(() => readSafetensorsFile(file, { names: ['nope'] }), /no tensor named 'nope'/);
   const bytes = serializeSafetensors({ x: tt.arange(3) });
   t.same(deserializeSafetensors(bytes).tensors.get('x')!.arraySync(), [0, 1, 2]);
   t.same(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temp files left behind');
@@ -80,9 +80,9 @@ t.test('corrupt files give clear errors naming the file', (t) => {
   ];
   for (const [label, make, pattern] of cases) {
     const file = make();
-    t.throws(() => loadSafetensors(file), { name: 'SafetensorsError', message: pattern }, label);
+    t.throws(() => readSafetensorsFile(file), { name: 'SafetensorsError', message: pattern }, label);
     try {
-      loadSafetensors(file);
+      readSafetensorsFile(file);
     } catch (error) {
       t.ok((error as Error).message.startsWith(file), `${label}: message names the file`);
     }

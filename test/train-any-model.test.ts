@@ -8,7 +8,7 @@ import t from 'tap';
 import * as tt from '../lib';
 import * as nn from '../lib/nn';
 import { Module } from '../lib/nn/module';
-import { saveSafetensors } from '../lib/io/safetensors';
+import { writeSafetensorsFile } from '../lib/io/safetensors';
 import { loadCheckpoint } from '../lib/train/checkpoint';
 import { evaluateCheckpoint, loadTrainedModel } from '../lib/train/predict';
 import { train, type TrainOptions } from '../lib/train/trainer';
@@ -269,7 +269,7 @@ t.test('fine-tuning: weights from a 3-class run, a new 2-class head, frozen feat
   groups.rngState?.dispose();
 
   const resnetWeights = path.join(root, 'resnet.safetensors');
-  tt.scope(() => saveSafetensors(resnetWeights, tt.resnet18({ numClasses: 3 }).stateDict()));
+  tt.scope(() => writeSafetensorsFile(resnetWeights, tt.resnet18({ numClasses: 3 }).stateDict()));
   await t.rejects(train(options('wrong-weights', { data: twoClasses, weights: resnetWeights, epochs: 1 })), { name: 'ConfigError', message: /weights .*resnet\.safetensors do not fit the model \(\d+ problem\(s\)\): missing features\.0\.weight/ });
   await t.rejects(train(options('bad-freeze', { data: twoClasses, freeze: ['backbone'], epochs: 1 })), { name: 'ConfigError', message: /freeze: no parameter is named 'backbone' or starts with 'backbone\.'/ });
   t.end();

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import * as tt from '../lib';
-import { saveSafetensors } from '../lib/io/safetensors';
+import { writeSafetensorsFile } from '../lib/io/safetensors';
 import { trainSteps } from './helpers/worker-train';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-workers-'));
@@ -30,7 +30,7 @@ t.test('two workers train at once and each matches a run made alone', async (t) 
   tt.manualSeed(21);
   const weightsFile = path.join(dir, 'init.safetensors');
   const model = tt.resnet18({ numClasses: 3 });
-  saveSafetensors(weightsFile, model.stateDict());
+  writeSafetensorsFile(weightsFile, model.stateDict());
   model.dispose();
   const steps = 6;
   const alone = trainSteps(weightsFile, steps);

@@ -97,7 +97,7 @@ function buildHeader(tensors: [string, Tensor][], metadata: Record<string, strin
  * Writes tensors (and string metadata) to `file` atomically, one tensor's
  * bytes in memory at a time.
  */
-export function saveSafetensors(file: string, tensors: NamedTensors, metadata?: Record<string, string>): void {
+export function writeSafetensorsFile(file: string, tensors: NamedTensors, metadata?: Record<string, string>): void {
   const list = entriesOf(tensors);
   const { header } = buildHeader(list, metadata);
   writeFileAtomic(file, (fd) => {
@@ -231,7 +231,7 @@ export interface LoadedSafetensors {
 }
 
 /** Reads tensors from `file`, one at a time, in header order. */
-export function loadSafetensors(file: string, options: LoadOptions = {}): LoadedSafetensors {
+export function readSafetensorsFile(file: string, options: LoadOptions = {}): LoadedSafetensors {
   const fd = openForRead(file);
   const tensors = new Map<string, Tensor>();
   try {

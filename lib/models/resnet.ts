@@ -13,6 +13,7 @@ import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from 
 import { Module } from '../nn/module';
 import { forwardReleasing } from '../nn/release';
 import { ArgumentRangeError, ArgumentTypeError } from '../errors';
+import { loadWeights } from '../io';
 
 export type Stem = 'imagenet' | 'cifar';
 
@@ -21,6 +22,13 @@ export interface ResNetOptions {
   stem?: Stem;
   /** Start each residual branch's last BN at zero, so every block begins as the identity (Goyal et al.). */
   zeroInitResidual?: boolean;
+  /**
+   * Load these weights after building: a PyTorch .pt/.pth state dict (e.g.
+   * torchvision's resnet18-f37072fd.pth), a .safetensors file or a torchts
+   * checkpoint. Every tensor must fit (for a new head, fine-tune with
+   * train({ weights }) instead).
+   */
+  weights?: string;
 }
 
 const conv3x3 = (inPlanes: number, outPlanes: number, stride = 1): Conv2d =>
@@ -149,12 +157,26 @@ export class ResNet extends Module {
   }
 }
 
+function withWeights(model: ResNet, file: string | undefined): ResNet {
+  if (file === undefined) return model;
+  const weights = loadWeights(file);
+  try {
+    model.loadStateDict(weights);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  } finally {
+    weights.forEach((tensor) => tensor.dispose());
+  }
+  return model;
+}
+
 /** ResNet-18: [2, 2, 2, 2] basic blocks, 11.7 M parameters at 1000 classes. */
 export function resnet18(options: ResNetOptions = {}): ResNet {
-  return new ResNet([2, 2, 2, 2], options);
+  return withWeights(new ResNet([2, 2, 2, 2], options), options.weights);
 }
 
 /** ResNet-34: [3, 4, 6, 3] basic blocks. */
 export function resnet34(options: ResNetOptions = {}): ResNet {
-  return new ResNet([3, 4, 6, 3], options);
+  return withWeights(new ResNet([3, 4, 6, 3], options), options.weights);
 }

@@ -133,6 +133,15 @@ export class BatchNorm2d extends NativeModule {
     this.trackRunningStats = options.trackRunningStats ?? true;
   }
 
+  /**
+   * `num_batches_tracked` arrived with BatchNorm's version 2 (PyTorch
+   * 0.4.1): files of an older or unknown version may lack it, and then it
+   * keeps its value, as PyTorch loads them.
+   */
+  protected override keysOptionalInVersion(version: number | undefined): string[] {
+    return this.trackRunningStats && (version === undefined || version < 2) ? ['num_batches_tracked'] : [];
+  }
+
   override extraRepr(): string {
     const momentum = this.momentum === null ? 'None' : pyFloat(this.momentum);
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${momentum}, affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)}`;
@@ -190,6 +199,8 @@ export class MaxPool2d extends NativeModule {
 export class AvgPool2d extends NativeModule {
   readonly stride: Pair;
   readonly padding: Pair;
+  readonly ceilMode: boolean;
+  readonly countIncludePad: boolean;
 
   constructor(
     readonly kernelSize: Pair,
@@ -198,6 +209,8 @@ export class AvgPool2d extends NativeModule {
     super('avgpool2d', { kernelSize, ...options });
     this.stride = options.stride ?? kernelSize;
     this.padding = options.padding ?? 0;
+    this.ceilMode = options.ceilMode ?? false;
+    this.countIncludePad = options.countIncludePad ?? true;
   }
 
   override extraRepr(): string {

@@ -9,8 +9,12 @@ import { native } from '../native';
 import { Tensor, type ToOptions } from '../tensor';
 import { ArgumentTypeError } from '../errors';
 
-/** Names to tensors, in a module's canonical (PyTorch) order. */
-export type StateDict = Map<string, Tensor>;
+/**
+ * Names to tensors, in a module's canonical (PyTorch) order. A state dict
+ * read from a PyTorch file may carry `versions`: its `_metadata`, each
+ * module's format version by dotted prefix ('' is the root module).
+ */
+export type StateDict = Map<string, Tensor> & { versions?: ReadonlyMap<string, number> };
 
 export interface LoadStateDictResult {
   missingKeys: string[];
@@ -227,7 +231,8 @@ export abstract class Module {
     const strict = options.strict ?? true;
     const provided = source instanceof Map ? source : new Map(Object.entries(source));
     const targets = new Map(this.stateEntries());
-    const missingKeys = [...targets.keys()].filter((key) => !provided.has(key));
+    const optional = this.keysOptionalFor((provided as StateDict).versions);
+    const missingKeys = [...targets.keys()].filter((key) => !provided.has(key) && !optional.has(key));
     const unexpectedKeys = [...provided.keys()].filter((key) => !targets.has(key));
     const shapeMismatches: string[] = [];
     for (const [key, target] of targets) {
@@ -252,6 +257,24 @@ export abstract class Module {
       }
     });
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * State keys a state dict may lack, by the rules of each module's format
+   * version (PyTorch's `_load_from_state_dict`): loading keeps the module's
+   * current value for them. `versions` as on a loaded StateDict.
+   */
+  keysOptionalFor(versions: ReadonlyMap<string, number> | undefined): Set<string> {
+    const keys = new Set<string>();
+    for (const [prefix, module] of this.namedModules()) {
+      for (const name of module.keysOptionalInVersion(versions?.get(prefix))) keys.add(prefix ? `${prefix}.${name}` : name);
+    }
+    return keys;
+  }
+
+  /** This module's own state keys that files of the given format version (undefined: unknown) may lack. */
+  protected keysOptionalInVersion(_version: number | undefined): string[] {
+    return [];
   }
 
   // ---- modes, devices, gradients -----------------------------------------

@@ -2,7 +2,7 @@
 // weights, the optimizer state and the RNG state as tensors, and everything
 // else (config, progress, schedule, history, data statistics) as JSON
 // metadata. Written atomically, so a crash leaves the previous file intact.
-import { loadSafetensors, saveSafetensors, SafetensorsError } from '../io/safetensors';
+import { readSafetensorsFile, writeSafetensorsFile, SafetensorsError } from '../io/safetensors';
 import type { Tensor } from '../tensor';
 import type { GroupOptions } from '../optim/types';
 import type { OptimizerKind, OptimizerState } from '../optim/optimizer';
@@ -73,16 +73,16 @@ export function saveCheckpoint(file: string, contents: CheckpointContents): void
   if (contents.ema !== null) for (const [name, tensor] of contents.ema) tensors.set(`ema.${name}`, tensor);
   if (contents.optimizer !== null) for (const [name, tensor] of contents.optimizer.state) tensors.set(`optim.${name}`, tensor);
   if (contents.rngState !== null) tensors.set('rng.cpu', contents.rngState);
-  saveSafetensors(file, tensors, { torchts: JSON.stringify(contents.meta) });
+  writeSafetensorsFile(file, tensors, { torchts: JSON.stringify(contents.meta) });
 }
 
 /** Reads a checkpoint, checking that it is one (and of a version this torchts understands). */
 export function loadCheckpoint(file: string): CheckpointContents {
-  const { tensors, metadata } = loadSafetensors(file);
+  const { tensors, metadata } = readSafetensorsFile(file);
   const release = () => tensors.forEach((t) => t.dispose());
   let meta: CheckpointMeta;
   try {
-    if (metadata.torchts === undefined) throw new CheckpointError(`${file}: not a torchts checkpoint (no 'torchts' metadata); for plain weights use loadSafetensors`);
+    if (metadata.torchts === undefined) throw new CheckpointError(`${file}: not a torchts checkpoint (no 'torchts' metadata); for plain weights use loadSafetensors(file)`);
     try {
       meta = JSON.parse(metadata.torchts) as CheckpointMeta;
     } catch {

@@ -1,11 +1,8 @@
 // Fine-tuning: start a model from saved weights with a new head, freeze
 // layers, and give the pretrained backbone a lower learning rate.
-import * as path from 'node:path';
 import { noGrad } from '../autograd';
-import { loadPt } from '../io/pytorch';
-import { loadSafetensors } from '../io/safetensors';
+import { loadWeights } from '../io';
 import type { Module } from '../nn/module';
-import type { Tensor } from '../tensor';
 import { ConfigError, type TrainConfig } from './config';
 import { decayGroups, type ParameterGroup } from './optimization';
 
@@ -18,19 +15,6 @@ export function headName(model: Module): string | null {
 
 const under = (name: string, prefix: string): boolean => prefix === '' || name === prefix || name.startsWith(`${prefix}.`);
 
-/** A state dict from a torchts checkpoint (its model weights), a safetensors file or a PyTorch .pt file. */
-function readStateDict(file: string): Map<string, Tensor> {
-  if (path.extname(file) === '.pt' || path.extname(file) === '.pth') return loadPt(file);
-  const { tensors, metadata } = loadSafetensors(file);
-  if (metadata.torchts === undefined) return tensors;
-  const model = new Map<string, Tensor>();
-  for (const [name, tensor] of tensors) {
-    if (name.startsWith('model.')) model.set(name.slice('model.'.length), tensor);
-    else tensor.dispose();
-  }
-  return model;
-}
-
 /**
  * Copies every weight of `file` whose name and shape match into `model`.
  * Only the head may differ (other class count) or be absent: it keeps its
@@ -38,10 +22,11 @@ function readStateDict(file: string): Map<string, Tensor> {
  * Returns a line for the log.
  */
 export function loadInitialWeights(model: Module, file: string): string {
-  const source = readStateDict(file);
+  const source = loadWeights(file);
   try {
     const head = headName(model);
     const target = model.stateDict();
+    const optional = model.keysOptionalFor(source.versions);
     const kept: string[] = [];
     const problems: string[] = [];
     let copied = 0;
@@ -51,7 +36,7 @@ export function loadInitialWeights(model: Module, file: string): string {
         const inHead = head !== null && under(name, head);
         if (saved === undefined) {
           if (inHead) kept.push(name);
-          else problems.push(`missing ${name}`);
+          else if (!optional.has(name)) problems.push(`missing ${name}`);
         } else if (saved.shape.join() !== tensor.shape.join()) {
           if (inHead) kept.push(`${name} (${JSON.stringify(tensor.shape)}; the file has ${JSON.stringify(saved.shape)})`);
           else problems.push(`${name}: the model has shape ${JSON.stringify(tensor.shape)}, the file ${JSON.stringify(saved.shape)}`);

@@ -12,7 +12,7 @@ import * as tar from 'tar';
 import * as tt from '../../lib';
 import { main as cli } from '../../lib/cli';
 import { loadDataset } from '../../lib/data';
-import { loadSafetensors, saveSafetensors } from '../../lib/io/safetensors';
+import { readSafetensorsFile, writeSafetensorsFile } from '../../lib/io/safetensors';
 import { loadPt } from '../../lib/io/pytorch';
 import * as nn from '../../lib/nn';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
@@ -146,27 +146,29 @@ export const CASES: ErrorCase[] = [
   { area: 'optimizer', name: 'state from another kind of optimizer', code: 'ERR_TORCHTS_ARG', errorClass: 'ArgumentTypeError', run: () => { const p = [tt.ones([2], { requiresGrad: true })]; return new tt.Adam(p).loadStateDict(new tt.SGD(p, { lr: 1 }).stateDict()); }, message: /optimizer state is for sgd, this optimizer is adam/ },
 
   // ---- checkpoint formats --------------------------------------------------------
-  { area: 'checkpoint', name: 'a safetensors header that runs past the file', code: 'ERR_TORCHTS_SAFETENSORS', errorClass: 'SafetensorsError', run: () => loadSafetensors(writeSafetensorsHeader(fresh('t.safetensors'), '{}', 4096n)), message: /header length 4096 runs past the end of the \d+-byte file/ },
-  { area: 'checkpoint', name: 'an oversized safetensors header length', code: 'ERR_TORCHTS_SAFETENSORS', errorClass: 'SafetensorsError', run: () => loadSafetensors(writeSafetensorsHeader(fresh('o.safetensors'), '{}', 1n << 50n)), message: /exceeds the 104857600-byte limit/ },
+  { area: 'checkpoint', name: 'a safetensors header that runs past the file', code: 'ERR_TORCHTS_SAFETENSORS', errorClass: 'SafetensorsError', run: () => readSafetensorsFile(writeSafetensorsHeader(fresh('t.safetensors'), '{}', 4096n)), message: /header length 4096 runs past the end of the \d+-byte file/ },
+  { area: 'checkpoint', name: 'an oversized safetensors header length', code: 'ERR_TORCHTS_SAFETENSORS', errorClass: 'SafetensorsError', run: () => readSafetensorsFile(writeSafetensorsHeader(fresh('o.safetensors'), '{}', 1n << 50n)), message: /exceeds the 104857600-byte limit/ },
   {
     area: 'checkpoint',
     name: 'a safetensors dtype torchts does not know', code: 'ERR_TORCHTS_SAFETENSORS', errorClass: 'SafetensorsError',
     run: () => {
       const header = '{"x":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}';
-      return loadSafetensors(writeSafetensorsHeader(fresh('d.safetensors'), header, BigInt(header.length), Buffer.alloc(8)));
+      return readSafetensorsFile(writeSafetensorsHeader(fresh('d.safetensors'), header, BigInt(header.length), Buffer.alloc(8)));
     },
     message: /unsupported dtype "C64"/,
   },
   // torch.save(torch.ones(3)), written by PyTorch in test/errors.test.ts.
   { area: 'checkpoint', name: 'a .pt file that is not a state dict', code: 'ERR_TORCHTS_PT', errorClass: 'PtFormatError', run: () => loadPt(process.env.TORCHTS_PT_TENSOR_FILE ?? 'missing.pt'), message: /holds a tensor, not a state dict/ },
+  { area: 'checkpoint', name: 'tt.load of a safetensors file', code: 'ERR_TORCHTS_ARG', errorClass: 'ArgumentTypeError', run: () => { const f = fresh('w.safetensors'); tt.saveSafetensors({ w: tt.ones([1]) }, f); return tt.load(f); }, message: /w\.safetensors is a safetensors file; read it with loadSafetensors\(file\)/ },
+  { area: 'checkpoint', name: 'tt.save of something that is not a state dict', code: 'ERR_TORCHTS_ARG', errorClass: 'ArgumentTypeError', run: () => tt.save([tt.ones([1])] as never, fresh('a.pt')), message: /save: expected a state dict \(Map or object of name -> Tensor\) or a Module, got object/ },
   { area: 'checkpoint', name: 'a .pt file that is not a zip at all', code: 'ERR_TORCHTS_PT', errorClass: 'PtFormatError', run: () => { const f = fresh('g.pt'); fs.writeFileSync(f, 'junk'); return loadPt(f); }, message: /not a PyTorch zip checkpoint/ },
-  { area: 'checkpoint', name: 'a safetensors file without torchts metadata as a checkpoint', code: 'ERR_TORCHTS_CHECKPOINT', errorClass: 'CheckpointError', run: () => { const f = fresh('w.safetensors'); saveSafetensors(f, { 'model.w': tt.ones([1]) }); return loadCheckpoint(f); }, message: /not a torchts checkpoint \(no 'torchts' metadata\)/ },
+  { area: 'checkpoint', name: 'a safetensors file without torchts metadata as a checkpoint', code: 'ERR_TORCHTS_CHECKPOINT', errorClass: 'CheckpointError', run: () => { const f = fresh('w.safetensors'); writeSafetensorsFile(f, { 'model.w': tt.ones([1]) }); return loadCheckpoint(f); }, message: /not a torchts checkpoint \(no 'torchts' metadata\)/ },
   {
     area: 'checkpoint',
     name: 'a full disk while saving (simulated ENOSPC); the old file survives', code: 'ERR_TORCHTS_WRITE', errorClass: 'FileWriteError',
     run: () => {
       const f = fresh('full.safetensors');
-      saveSafetensors(f, { a: tt.ones([4]) });
+      writeSafetensorsFile(f, { a: tt.ones([4]) });
       const before = fs.readFileSync(f);
       // The module object itself (lib/ code reads fs.writeSync through it at call time).
       const realFs = require('node:fs') as { writeSync: typeof fs.writeSync };
@@ -175,7 +177,7 @@ export const CASES: ErrorCase[] = [
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       };
       try {
-        saveSafetensors(f, { a: tt.zeros([4]) });
+        writeSafetensorsFile(f, { a: tt.zeros([4]) });
       } finally {
         realFs.writeSync = writeSync;
         if (!fs.readFileSync(f).equals(before)) throw new Error('the previous file was damaged');

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadSafetensors, saveSafetensors } from '../../lib/io/safetensors';
+import { readSafetensorsFile, writeSafetensorsFile } from '../../lib/io/safetensors';
 import type { Tensor } from '../../lib/tensor';
 import { referencePython } from '../../scripts/python-env';
 
@@ -42,7 +42,7 @@ export function runReferenceWithMetadata(
   try {
     const inFile = path.join(dir, 'in.safetensors');
     const outFile = path.join(dir, 'out.safetensors');
-    saveSafetensors(inFile, inputs, { config: JSON.stringify(config) });
+    writeSafetensorsFile(inFile, inputs, { config: JSON.stringify(config) });
     const result = spawnSync(pythonExecutable(), [path.join(referenceDir, script), inFile, outFile], {
       encoding: 'utf8',
       env: pythonEnv(),
@@ -50,7 +50,7 @@ export function runReferenceWithMetadata(
     });
     if (result.error) throw new Error(`cannot run ${pythonExecutable()}: ${result.error.message}`);
     if (result.status !== 0) throw new Error(`reference ${script} failed (exit ${result.status}):\n${result.stderr}`);
-    return loadSafetensors(outFile);
+    return readSafetensorsFile(outFile);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

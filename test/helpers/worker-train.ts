@@ -3,14 +3,14 @@
 // and this thread's live-tensor count.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tt from '../../lib';
-import { loadSafetensors } from '../../lib/io/safetensors';
+import { readSafetensorsFile } from '../../lib/io/safetensors';
 import { DeviceLoader } from '../../lib/data';
 import { colourSet } from './synthetic';
 
 export function trainSteps(weightsFile: string, steps: number): { losses: number[]; live: number } {
   tt.setNumThreads(1);
   const model = tt.resnet18({ numClasses: 3 });
-  const { tensors } = loadSafetensors(weightsFile);
+  const { tensors } = readSafetensorsFile(weightsFile);
   model.loadStateDict(tensors);
   tensors.forEach((t) => t.dispose());
   const optimizer = new tt.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });

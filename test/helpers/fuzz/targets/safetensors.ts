@@ -1,12 +1,12 @@
-// safetensors: loadSafetensors (streaming from a file), deserializeSafetensors
+// safetensors: readSafetensorsFile (streaming from a file), deserializeSafetensors
 // (a buffer) and readSafetensorsHeader, fed mutants of files written by
-// saveSafetensors. Besides byte havoc, the JSON header is parsed and edited
+// writeSafetensorsFile. Besides byte havoc, the JSON header is parsed and edited
 // (dtypes, shapes, offsets, metadata, names) and re-encoded with a correct
 // or deliberately wrong length field, so mutants get past the first check.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tt from '../../../../lib';
-import { deserializeSafetensors, loadSafetensors, readSafetensorsHeader, saveSafetensors, type LoadedSafetensors } from '../../../../lib/io/safetensors';
+import { deserializeSafetensors, readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile, type LoadedSafetensors } from '../../../../lib/io/safetensors';
 import { INTERESTING_64, mutateBytes } from '../bytes';
 import type { Prng } from '../prng';
 import type { FuzzCase, FuzzTarget, SeedCorpus } from '../types';
@@ -17,7 +17,7 @@ const ENTRIES = ['load', 'deserialize', 'header', 'load-names'] as const;
 const MAX_TOUCH_BYTES = 1 << 20;
 
 async function makeSeeds(dir: string): Promise<void> {
-  saveSafetensors(
+  writeSafetensorsFile(
     path.join(dir, 'mixed.safetensors'),
     {
       'conv.weight': tt.tensor([0.5, -1.25, 3, 1e-8, -0, 65504], [2, 3]),
@@ -29,10 +29,10 @@ async function makeSeeds(dir: string): Promise<void> {
     },
     { format: 'pt', note: 'fuzz seed' },
   );
-  saveSafetensors(path.join(dir, 'single.safetensors'), { x: tt.arange(0, 5, 1, { dtype: 'float64' }) });
-  saveSafetensors(path.join(dir, 'empty.safetensors'), {});
-  saveSafetensors(path.join(dir, 'zero-size.safetensors'), { empty: tt.zeros([0, 3]), scalar: tt.tensor([7], [], { dtype: 'int8' }), i16: tt.ones([3], { dtype: 'int16' }), i32: tt.ones([2], { dtype: 'int32' }) });
-  saveSafetensors(path.join(dir, 'metadata-only.safetensors'), {}, { a: '1', b: '' });
+  writeSafetensorsFile(path.join(dir, 'single.safetensors'), { x: tt.arange(0, 5, 1, { dtype: 'float64' }) });
+  writeSafetensorsFile(path.join(dir, 'empty.safetensors'), {});
+  writeSafetensorsFile(path.join(dir, 'zero-size.safetensors'), { empty: tt.zeros([0, 3]), scalar: tt.tensor([7], [], { dtype: 'int8' }), i16: tt.ones([3], { dtype: 'int16' }), i32: tt.ones([2], { dtype: 'int32' }) });
+  writeSafetensorsFile(path.join(dir, 'metadata-only.safetensors'), {}, { a: '1', b: '' });
 }
 
 /** Splits a safetensors file into its header object and data section (undefined if the seed is not one). */
@@ -257,13 +257,13 @@ async function run(caseDir: string, input: FuzzCase): Promise<void> {
       try {
         names = readSafetensorsHeader(file).entries.slice(0, 1).map((entry) => entry.name);
       } catch {
-        // an unreadable header: loadSafetensors must reject it too
+        // an unreadable header: readSafetensorsFile must reject it too
       }
-      touch(loadSafetensors(file, { names }));
+      touch(readSafetensorsFile(file, { names }));
       return;
     }
     default:
-      touch(loadSafetensors(file));
+      touch(readSafetensorsFile(file));
   }
 }
 
