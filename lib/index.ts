@@ -48,6 +48,7 @@ export {
   type SafetensorsStateDict,
 } from './io';
 export { type StateDict, StateDictError } from './nn/module';
+export * as onnx from './onnx';
 // The trainer (also under its own path, torchts/dist/lib/train): the main job
 // is reachable from the package root, import { train } from 'torchts'.
 export {

@@ -150,7 +150,7 @@ export interface NativeBinding {
   savePt(path: string, names: string[], tensors: TensorHandle[]): void;
 }
 
-function packageRoot(): string {
+export function packageRoot(): string {
   // lib/native.ts (tests, ts-node) or dist/lib/native.js (compiled).
   let dir = __dirname;
   for (let i = 0; i < 4; i++) {
@@ -159,6 +159,11 @@ function packageRoot(): string {
     dir = path.dirname(dir);
   }
   throw new Error('torchts: cannot locate the package root from ' + __dirname);
+}
+
+/** torchts' own version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function addonPath(): string {

@@ -1,6 +1,7 @@
 // Leaf layers backed by torch::nn modules: initialisation and forward are
 // libtorch's, so they match PyTorch exactly. Printouts follow PyTorch's.
 import { native, type ModuleHandle } from '../native';
+import { callObserver } from '../ops/op';
 import { handleOf } from '../ops/registry';
 import { Tensor } from '../tensor';
 import { Module } from './module';
@@ -34,7 +35,10 @@ export abstract class NativeModule extends Module {
 
   forward(input: Tensor): Tensor {
     this.assertLive();
-    return Tensor.fromHandle(native.moduleForward(this.#handle, handleOf(input, `${this.typeName}.forward(input)`)));
+    const inputHandle = handleOf(input, `${this.typeName}.forward(input)`);
+    const output = native.moduleForward(this.#handle, inputHandle);
+    callObserver()?.module(this, inputHandle, output);
+    return Tensor.fromHandle(output);
   }
 
   protected override onTrainingChanged(training: boolean): void {

@@ -2,7 +2,7 @@
 // handles (with errors that name the argument) and handles into Tensors.
 import { native, type TensorHandle } from '../native';
 import { Tensor } from '../tensor';
-import { op } from './op';
+import { callOp, op } from './op';
 import { ArgumentTypeError } from '../errors';
 
 export { Op, op, callOp } from './op';
@@ -62,7 +62,7 @@ export function callByName(qualified: string, ...args: unknown[]): unknown {
     arg instanceof Tensor ? arg.handle : Array.isArray(arg) ? arg.map((x) => (x instanceof Tensor ? x.handle : x)) : arg,
   );
   const kinds = native.opReturns(operator.handle);
-  const result = native.callOp(operator.handle, ...lowered);
+  const result = callOp(operator.handle, ...lowered);
   if (kinds.length === 1) return lift(result, kinds[0]!);
   return kinds.length === 0 ? undefined : kinds.map((kind, i) => lift((result as unknown[])[i], kind));
 }

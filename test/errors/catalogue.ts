@@ -37,6 +37,13 @@ process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
 let counter = 0;
 const fresh = (name: string): string => path.join(scratch, `${counter++}-${name}`);
 
+/** A model whose forward uses an op ONNX export has no mapping for. */
+class CumsumModel extends nn.Module {
+  forward(x: tt.Tensor): tt.Tensor {
+    return tt.cumsum(x, 1);
+  }
+}
+
 /** A non-zero CLI exit, as an error: code EXIT_<status>, message its stderr. */
 class CliExitError extends Error {
   readonly code: string;
@@ -161,6 +168,9 @@ export const CASES: ErrorCase[] = [
   { area: 'checkpoint', name: 'a .pt file that is not a state dict', code: 'ERR_TORCHTS_PT', errorClass: 'PtFormatError', run: () => loadPt(process.env.TORCHTS_PT_TENSOR_FILE ?? 'missing.pt'), message: /holds a tensor, not a state dict/ },
   { area: 'checkpoint', name: 'tt.load of a safetensors file', code: 'ERR_TORCHTS_ARG', errorClass: 'ArgumentTypeError', run: () => { const f = fresh('w.safetensors'); tt.saveSafetensors({ w: tt.ones([1]) }, f); return tt.load(f); }, message: /w\.safetensors is a safetensors file; read it with loadSafetensors\(file\)/ },
   { area: 'checkpoint', name: 'tt.save of something that is not a state dict', code: 'ERR_TORCHTS_ARG', errorClass: 'ArgumentTypeError', run: () => tt.save([tt.ones([1])] as never, fresh('a.pt')), message: /save: expected a state dict \(Map or object of name -> Tensor\) or a Module, got object/ },
+  { area: 'module', name: 'ONNX export of an op with no mapping', code: 'ERR_TORCHTS_ONNX', errorClass: 'OnnxExportError', run: () => tt.onnx.export(new CumsumModel(), tt.ones([2, 3]), fresh('m.onnx')), message: /cannot export aten::cumsum: torchts has no ONNX mapping for it/ },
+  { area: 'module', name: 'ONNX export into a missing folder', code: 'ERR_TORCHTS_ONNX', errorClass: 'OnnxExportError', run: () => tt.onnx.export(new nn.Linear(3, 2), tt.ones([2, 3]), path.join(scratch, 'no-such-dir', 'm.onnx')), message: /cannot write .*m\.onnx: the folder .*no-such-dir does not exist/ },
+  { area: 'module', name: 'ONNX export of a disposed module', code: 'ERR_TORCHTS_ONNX', errorClass: 'OnnxExportError', run: () => { const m = new nn.Linear(3, 2); m.dispose(); return tt.onnx.export(m, tt.ones([2, 3]), fresh('m.onnx')); }, message: /cannot export Linear: it was disposed/ },
   { area: 'checkpoint', name: 'a .pt file that is not a zip at all', code: 'ERR_TORCHTS_PT', errorClass: 'PtFormatError', run: () => { const f = fresh('g.pt'); fs.writeFileSync(f, 'junk'); return loadPt(f); }, message: /not a PyTorch zip checkpoint/ },
   { area: 'checkpoint', name: 'a safetensors file without torchts metadata as a checkpoint', code: 'ERR_TORCHTS_CHECKPOINT', errorClass: 'CheckpointError', run: () => { const f = fresh('w.safetensors'); writeSafetensorsFile(f, { 'model.w': tt.ones([1]) }); return loadCheckpoint(f); }, message: /not a torchts checkpoint \(no 'torchts' metadata\)/ },
   {
