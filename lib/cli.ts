@@ -77,6 +77,7 @@ Commands:
   eval      evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix
   predict   classify image files with a checkpoint (top-k classes)
   summary   print a model summary (layers, output shapes, parameters)
+  export    write a trained model as an ONNX file (runs in ONNX Runtime alone)
 
 Run 'torchts <command> --help' for a command's options.`,
   train: `Usage: torchts train [options]
@@ -135,6 +136,16 @@ size the model was trained on).
   --tta                    average with the mirror image
   --json                   print JSON instead of text
   --device <d>             --amp <mode>  bf16 | off (default: as the run trained)`,
+  export: `Usage: torchts export <run-dir|checkpoint> <model.onnx> [options]
+
+Writes the best (else last) checkpoint of a run as ONNX. By default the
+graph takes raw RGB pixels, uint8 [batch, height, width, 3] at the run's
+image size, and scales and normalises them itself; the class names are in
+the model's metadata_props ('torchts.classes').
+  --raw                    take the model's own input instead: normalised float32
+                           [batch, 3, height, width]
+  --batch-size <n>         fix the batch size (default: any)
+  --opset <n>              ONNX opset, 13-20 (default 17)`,
   summary: `Usage: torchts summary [options]
 
 Prints layer names and types, output shapes, parameter counts and a memory estimate.
@@ -305,6 +316,26 @@ async function runSummary(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function runExport(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    { help: { type: 'boolean', short: 'h' }, raw: { type: 'boolean' }, 'batch-size': { type: 'string' }, opset: { type: 'string' } },
+    'export',
+  );
+  if (values.help) return help('export');
+  if (positionals.length !== 2) throw new UsageError(`export needs a run folder or checkpoint and an output .onnx file (see 'torchts export --help')`);
+  const [checkpoint, file] = positionals as [string, string];
+  const batchSize = number(values, 'batch-size', true);
+  if (batchSize !== undefined && batchSize < 1) throw new UsageError(`--batch-size must be at least 1, got ${batchSize}`);
+  const { exportCheckpoint } = await import('./train/export-onnx');
+  const result = exportCheckpoint(checkpoint, file, { raw: Boolean(values.raw), batchSize, opset: number(values, 'opset', true) });
+  process.stdout.write(
+    `Wrote ${result.file}: ONNX opset ${result.opset}, ${result.nodeCount} nodes, ${(result.bytes / 1e6).toFixed(1)} MB, from ${result.checkpoint}\n` +
+      `  input: ${result.input}\n  output: logits [batch, ${result.classNames.length}] for ${result.classNames.join(', ')}\n`,
+  );
+  return 0;
+}
+
 function help(command: string): number {
   process.stdout.write(`${HELP[command]}\n`);
   return 0;
@@ -315,6 +346,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   eval: runEval,
   predict: runPredict,
   summary: runSummary,
+  export: runExport,
 };
 
 /** Runs the CLI; resolves to the process exit code. */

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import t from 'tap';
 import { runTsSync } from './helpers/child';
@@ -32,7 +33,7 @@ async function writeFolder(dir: string): Promise<void> {
 }
 
 t.test('help for every command', (t) => {
-  for (const args of [['--help'], ['train', '--help'], ['eval', '--help'], ['predict', '--help'], ['summary', '--help']]) {
+  for (const args of [['--help'], ['train', '--help'], ['eval', '--help'], ['predict', '--help'], ['summary', '--help'], ['export', '--help']]) {
     const result = cli(...args);
     t.equal(result.status, 0, `${args.join(' ')} exits 0`);
     t.match(result.stdout, /Usage: torchts/, `${args.join(' ')} prints usage`);
@@ -51,6 +52,8 @@ t.test('errors are one clear line and exit code 1', (t) => {
     [['eval'], /^torchts eval: eval needs one run folder or checkpoint/],
     [['predict', path.join(root, 'nope')], /^torchts predict: predict needs a run folder or checkpoint and at least one image/],
     [['eval', path.join(root, 'nope')], /^torchts eval: checkpoint .*nope does not exist/],
+    [['export', path.join(root, 'nope')], /^torchts export: export needs a run folder or checkpoint and an output \.onnx file/],
+    [['export', path.join(root, 'nope'), path.join(root, 'x.onnx')], /^torchts export: checkpoint .*nope does not exist/],
   ];
   for (const [args, pattern] of cases) {
     const result = cli(...args);
@@ -109,6 +112,23 @@ t.test('train, eval, predict and summary on an image folder', async (t) => {
   t.ok(Math.abs(asJson[0]!.top.reduce((s, x) => s + x.probability, 0) - 1) < 1e-4, 'probabilities over all classes sum to 1');
   const bad = cli('predict', runDir, path.join(root, 'not-an-image.png'));
   t.equal(bad.status, 1);
+
+  // Exported, then classified by ONNX Runtime alone (bench/onnx-classify.js
+  // uses onnxruntime-node and sharp, no torchts): the same top-1 as predict
+  // in float32, the precision of the exported graph.
+  const onnxFile = path.join(root, 'colours.onnx');
+  const exported = cli('export', runDir, onnxFile);
+  t.equal(exported.status, 0, exported.stderr);
+  t.match(exported.stdout, /Wrote .*colours\.onnx: ONNX opset 17, \d+ nodes, [\d.]+ MB/);
+  t.match(exported.stdout, /input: uint8 \[batch, 64, 64, 3\]/, "the run's image size (the cpu preset decodes at 64x64)");
+  const classify = spawnSync(process.execPath, [path.join(__dirname, '..', 'bench', 'onnx-classify.js'), onnxFile, ...images], { encoding: 'utf8' });
+  t.equal(classify.status, 0, classify.stderr);
+  const fp32Predicted = cli('predict', runDir, ...images, '--top-k', '1', '--device', 'cpu', '--amp', 'off');
+  const top1 = (text: string) => text.trim().split('\n').map((line) => /: (\w+) /.exec(line)?.[1]);
+  t.same(top1(classify.stdout), top1(fp32Predicted.stdout), `ORT alone gives predict's top-1 (${top1(classify.stdout).join(', ')})`);
+  const raw = cli('export', runDir, path.join(root, 'raw.onnx'), '--raw', '--batch-size', '2');
+  t.equal(raw.status, 0, raw.stderr);
+  t.match(raw.stdout, /input: float32 \[batch, 3, 64, 64\], RGB scaled to \[0, 1\] then normalised with mean \[[\d.,]+\] and std/);
 
   const summary = cli('summary', '--stem', 'cifar');
   t.equal(summary.status, 0);
