@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { summary as modelSummary } from './models/summary';
 import { resnet18, resnet34 } from './models/resnet';
+import { kerasResNet18, kerasSummary } from './models/keras-resnet';
 import type { TrainConfig } from './train/config';
 import { formatEvaluation } from './train/evaluate';
 import { evaluateCheckpoint, loadTrainedModel, predict } from './train/predict';
@@ -100,7 +101,8 @@ Fine-tuning:
   --backbone-lr-scale <x>  lr multiplier for everything but the head (e.g. 0.1)
 Recipe:
   --preset <name>          seed | cpu | gpu (options below override it)
-  --model <name>           resnet18 | resnet34 (or a name given to registerModel)
+  --model <name>           resnet18 | resnet34 | resnet18-keras (the seed's network) (or a
+                           name given to registerModel)
   --stem <name>            imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv)
   --epochs <n>             --batch-size <n>       --lr <x>
   --optimizer <name>       sgd | adam | adamw     --momentum <x>   --weight-decay <x>
@@ -149,7 +151,8 @@ the model's metadata_props ('torchts.classes').
   summary: `Usage: torchts summary [options]
 
 Prints layer names and types, output shapes, parameter counts and a memory estimate.
-  --model <name>           resnet18 | resnet34      --stem <name>  imagenet | cifar
+  --model <name>           resnet18 | resnet34 | resnet18-keras (the seed's network, as
+                           Keras prints it)          --stem <name>  imagenet | cifar
   --classes <n>            default 10               --input <CxHxW> default 3x32x32
   --checkpoint <path>      summarise a trained model instead`,
 };
@@ -304,7 +307,14 @@ async function runSummary(argv: string[]): Promise<number> {
     model = loadTrainedModel(values.checkpoint as string, { device: 'cpu' }).model;
   } else {
     const name = (values.model as string | undefined) ?? 'resnet18';
-    if (name !== 'resnet18' && name !== 'resnet34') throw new UsageError(`--model must be resnet18 or resnet34, got '${name}'`);
+    if (name === 'resnet18-keras') {
+      // The seed's network, summarised as Keras' model.summary() prints it (channels-last shapes).
+      const keras = kerasResNet18({ numClasses: number(values, 'classes', true) ?? 10 });
+      process.stdout.write(`${kerasSummary(keras, Number(input[2]), Number(input[3])).text}\n`);
+      keras.dispose();
+      return 0;
+    }
+    if (name !== 'resnet18' && name !== 'resnet34') throw new UsageError(`--model must be resnet18, resnet34 or resnet18-keras, got '${name}'`);
     const classes = number(values, 'classes', true) ?? 10;
     model = (name === 'resnet34' ? resnet34 : resnet18)({ numClasses: classes, stem: (values.stem as 'imagenet' | 'cifar' | undefined) ?? 'imagenet' });
   }

@@ -1,4 +1,4 @@
-// Early stopping on a validation metric, with an optional restore of the
+// Early stopping on a validation metric or the training loss, with an optional restore of the
 // best weights at the end (the seed's Keras EarlyStopping).
 import type { Callback, EpochLogs, TrainContext } from './callbacks';
 import type { EarlyStoppingConfig } from './config';
@@ -15,6 +15,7 @@ export class EarlyStopping implements Callback {
   constructor(readonly options: EarlyStoppingConfig) {}
 
   private value(logs: EpochLogs): number | undefined {
+    if (this.options.monitor === 'trainLoss') return logs.trainLoss;
     return this.options.monitor === 'valLoss' ? logs.valLoss : logs.valAccuracy;
   }
 
@@ -28,7 +29,7 @@ export class EarlyStopping implements Callback {
     const value = this.value(logs);
     if (value === undefined || !Number.isFinite(value)) return false;
     if (this.state.best === null) return true;
-    return this.options.monitor === 'valLoss' ? value < this.state.best - this.options.minDelta : value > this.state.best + this.options.minDelta;
+    return this.options.monitor === 'valAccuracy' ? value > this.state.best + this.options.minDelta : value < this.state.best - this.options.minDelta;
   }
 
   onEpochEnd(logs: EpochLogs, context: TrainContext): void {

@@ -3,6 +3,7 @@
 // instance. A checkpoint records the name; a run of a factory or an
 // instance records 'custom:<ClassName>' and needs the same model again to
 // resume, evaluate or predict (code cannot be stored in a checkpoint).
+import { kerasResNet18 } from '../models/keras-resnet';
 import { resnet18, resnet34 } from '../models/resnet';
 import { Module } from '../nn/module';
 import { ConfigError, type TrainConfig } from './config';
@@ -16,6 +17,8 @@ export type ModelSpec = string | Module | ((numClasses: number) => Module);
 const REGISTRY = new Map<string, ModelFactory>([
   ['resnet18', (numClasses, config) => resnet18({ numClasses, stem: config.stem, zeroInitResidual: config.zeroInitResidual })],
   ['resnet34', (numClasses, config) => resnet34({ numClasses, stem: config.stem, zeroInitResidual: config.zeroInitResidual })],
+  // The seed's Keras network (lib/models/keras-resnet.ts); stem options do not apply to it.
+  ['resnet18-keras', (numClasses) => kerasResNet18({ numClasses })],
 ]);
 
 const CUSTOM_PREFIX = 'custom:';

@@ -24,9 +24,9 @@ export function formatEpochLine(logs: EpochLogs, epochs: number): string {
     `${Math.round(logs.imagesPerSecond)} img/s`,
     ...(logs.imageSize === undefined ? [] : [`${logs.imageSize[0]}x${logs.imageSize[1]}`]),
     `loss ${logs.trainLoss.toFixed(4)}`,
-    `acc ${logs.trainAccuracy.toFixed(4)}`,
+    `accuracy ${logs.trainAccuracy.toFixed(4)}`,
   ];
-  if (logs.valLoss !== undefined) parts.push(`val_loss ${logs.valLoss.toFixed(4)}`, `val_acc ${logs.valAccuracy!.toFixed(4)}`);
+  if (logs.valLoss !== undefined) parts.push(`val_loss ${logs.valLoss.toFixed(4)}`, `val_accuracy ${logs.valAccuracy!.toFixed(4)}`);
   parts.push(`lr ${logs.lr.toExponential(2)}`);
   return parts.join(' - ');
 }

@@ -63,7 +63,9 @@ export async function prepareData(
   const { rest, test } = holdOutTest(data.train, data.test, config);
   const { kept, heldOut } = stratifiedIndices(rest.labels, config.valFraction, config.seed);
   const train = config.valFraction > 0 ? subset(rest, kept) : rest;
-  const stats = savedInfo ?? { ...channelStats(train) };
+  const channels = 3;
+  const rescaleOnly = { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) };
+  const stats = savedInfo ?? (config.normalization === 'rescale' ? rescaleOnly : { ...channelStats(train) });
   const info: DataInfo = { classNames: data.classNames, mean: stats.mean, std: stats.std, height: rest.height, width: rest.width, source: data.source ?? 'custom' };
   const normalise = { device, seed: config.seed, mean: info.mean, std: info.std, memoryFormat };
   const evalLoader = (set: ImageSet) => new DeviceLoader(set, { ...normalise, batchSize: config.evalBatchSize, shuffle: false, dropLast: false });

@@ -412,7 +412,8 @@ export class Trainer {
 
   /** "Best" follows early stopping's metric when there is one, so restoring the best weights restores its epoch. */
   private improvesBest(logs: EpochLogs): RunPosition['best'] {
-    const monitor = this.config.earlyStopping?.monitor ?? 'valAccuracy';
+    const watched = this.config.earlyStopping?.monitor;
+    const monitor = this.config.bestMonitor ?? (watched === 'valLoss' || watched === 'valAccuracy' ? watched : 'valAccuracy');
     const value = monitor === 'valLoss' ? logs.valLoss : logs.valAccuracy;
     if (value === undefined || !Number.isFinite(value)) return null;
     const best = this.#position.best;
@@ -432,10 +433,11 @@ export class Trainer {
   /** Finish: the best weights back (early stopping), test evaluation, reports, the result. */
   private async finish(started: number): Promise<TrainResult> {
     if (this.#stopped === 'early-stopping') this.#message = this.restoreBest();
+    const tested = this.config.testWeights === 'best' && this.#stopped !== 'interrupted' && this.#stopped !== 'non-finite-loss' ? this.loadBestForTest() : '';
     let test: EvaluationResult | null = null;
     if (this.#stopped === 'completed' || this.#stopped === 'early-stopping' || this.#stopped === 'callback') {
       test = this.testEvaluation();
-      const accuracy = test === null ? 'no test split (the data has none; testFraction holds one out)' : `test accuracy ${(100 * test.accuracy).toFixed(2)}%`;
+      const accuracy = test === null ? 'no test split (the data has none; testFraction holds one out)' : `test accuracy ${(100 * test.accuracy).toFixed(2)}%${tested}`;
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
       if (this.#stopped === 'completed') this.#message = `Finished ${this.config.epochs} epochs in ${seconds} s; ${accuracy}.`;
       else if (this.#stopped === 'callback') this.#message = `Stopped by a callback after epoch ${this.#position.epoch} of ${this.config.epochs}${this.context.stopReason ? ` (${this.context.stopReason})` : ''}; ${accuracy}.`;
@@ -457,6 +459,17 @@ export class Trainer {
       files: [...new Set(files)].filter((f) => fs.existsSync(f)),
       seconds: (Date.now() - started) / 1000,
     };
+  }
+
+  /** testWeights 'best': the best validation epoch's weights for the test, as the seed tested. */
+  private loadBestForTest(): string {
+    const bestFile = this.checkpoints.bestIfAny();
+    if (bestFile === null) return '';
+    const best = loadCheckpoint(bestFile);
+    this.models.model.loadStateDict(best.model);
+    if (this.models.ema !== null && best.ema !== null) this.models.ema.model.loadStateDict(best.ema);
+    releaseCheckpoint(best);
+    return ` with the weights of epoch ${this.#position.best?.epoch} (best ${this.#position.best?.monitor} ${this.#position.best?.value.toFixed(4)})`;
   }
 
   private restoreBest(): string {
