@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import * as tt from '../lib';
+import * as nn from '../lib/nn';
 import { kerasResNet18, kerasSummary, samePadding } from '../lib/models/keras-resnet';
 import { resolveConfig } from '../lib/train/config';
 import { loadCheckpoint } from '../lib/train/checkpoint';
@@ -44,6 +45,8 @@ t.test("the post's parameter count and the Keras summary", (t) => {
   t.equal(table.total, total, `total ${total.toLocaleString('en-US')}`);
   t.equal(table.nonTrainable, frozen, `non-trainable (BatchNorm moving statistics) ${frozen}`);
   t.equal(model.parameterCount(), total - frozen, 'torchts parameters = Keras trainable params');
+  const bn = model.layers.find((layer) => layer.name === 'conv1_bn')!.module as nn.BatchNorm2d;
+  t.same([bn.eps, bn.momentum], [1.001e-5, 1 - 0.99], "Keras' BatchNormalization epsilon and momentum (0.99 kept)");
   t.match(table.text, /Total params: 11,196,042\nTrainable params: 11,186,442\nNon-trainable params: 9,600/);
   t.match(table.text, / conv1_pad \(ZeroPadding2D\)\s+\(None, 38, 38, 3\)\s+0\s+\['input_1\[0\]\[0\]'\]/);
   t.match(table.text, / conv3_block1_1_conv \(Conv2D\)\s+\(None, 4, 4, 128\)\s+73856\s+\['conv2_block2_out\[0\]\[0\]'\]/);
@@ -70,6 +73,10 @@ t.test('eval logits match a torch.nn version of the post\'s network', (t) => {
   const result = compareTensors(logits, expected.get('logits')!, { rtol: 1e-4, atol: 1e-4 });
   t.ok(result.ok, `logits (${result.message})`);
   t.equal(expected.get('params')!.item(), model.parameterCount(), 'the same parameter count in PyTorch');
+  tt.noGrad(() => model.train().forward(x).dispose());
+  const runningMean = model.layers.find((layer) => layer.name === 'conv1_bn')!.module!.namedBuffers(false).find(([name]) => name === 'running_mean')![1];
+  const moved = compareTensors(runningMean, expected.get('running_mean_after')!, { rtol: 1e-5, atol: 1e-6 });
+  t.ok(moved.ok, `a training-mode pass moves the moving mean as Keras' momentum 0.99 does (${moved.message})`);
   model.dispose();
   t.end();
 });

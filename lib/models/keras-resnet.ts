@@ -2,7 +2,8 @@
 // layer for layer, with its Keras names and Keras' initialisation.
 //
 // Where it differs from torchvision's ResNet-18: every conv has a bias
-// (Keras' use_bias=True), BatchNormalization's epsilon is 1.001e-5, the
+// (Keras' use_bias=True), BatchNormalization's epsilon is 1.001e-5 and its
+// moving averages keep 99% per step (Keras' momentum 0.99), the
 // stride-2 3x3 convs use TensorFlow's 'SAME' padding (for an even input it
 // pads one row and column at the bottom and right only, not one on every
 // side), the shortcut where the shape changes is a biased 1x1 conv + BN,
@@ -19,6 +20,8 @@ import { BatchNorm2d, Conv2d, Linear, MaxPool2d } from '../nn/layers';
 import { Module } from '../nn/module';
 
 const KERAS_BN_EPSILON = 1.001e-5;
+/** Keras' BatchNormalization momentum 0.99 keeps 99% of the moving average; PyTorch's momentum is the new batch's share. */
+const KERAS_BN_MOMENTUM = 1 - 0.99;
 
 /** One row of the Keras model: what model.summary() lists. */
 export interface KerasLayer {
@@ -73,7 +76,7 @@ export class KerasResNet18 extends Module {
     add('input_1', 'InputLayer', null, []);
     add('conv1_pad', 'ZeroPadding2D');
     add('conv1_conv', 'Conv2D', new Conv2d(3, 64, 7, { stride: 2 }));
-    add('conv1_bn', 'BatchNormalization', new BatchNorm2d(64, { eps: KERAS_BN_EPSILON }));
+    add('conv1_bn', 'BatchNormalization', new BatchNorm2d(64, { eps: KERAS_BN_EPSILON, momentum: KERAS_BN_MOMENTUM }));
     add('conv1_relu', 'Activation');
     add('pool1_pad', 'ZeroPadding2D');
     add('pool1_pool', 'MaxPooling2D', new MaxPool2d(3, { stride: 2 }));
@@ -86,13 +89,13 @@ export class KerasResNet18 extends Module {
         let shortcut = input;
         if (index === 1 && stage > 2) {
           add(`${name}_0_conv`, 'Conv2D', new Conv2d(channels, filters, 1, { stride: blockStride }), [input]);
-          shortcut = add(`${name}_0_bn`, 'BatchNormalization', new BatchNorm2d(filters, { eps: KERAS_BN_EPSILON }));
+          shortcut = add(`${name}_0_bn`, 'BatchNormalization', new BatchNorm2d(filters, { eps: KERAS_BN_EPSILON, momentum: KERAS_BN_MOMENTUM }));
         }
         add(`${name}_1_conv`, 'Conv2D', new Conv2d(channels, filters, 3, { stride: blockStride, padding: blockStride === 1 ? 1 : 0 }), [input]);
-        add(`${name}_1_bn`, 'BatchNormalization', new BatchNorm2d(filters, { eps: KERAS_BN_EPSILON }));
+        add(`${name}_1_bn`, 'BatchNormalization', new BatchNorm2d(filters, { eps: KERAS_BN_EPSILON, momentum: KERAS_BN_MOMENTUM }));
         add(`${name}_1_relu`, 'Activation');
         add(`${name}_2_conv`, 'Conv2D', new Conv2d(filters, filters, 3, { padding: 1 }));
-        const residual = add(`${name}_2_bn`, 'BatchNormalization', new BatchNorm2d(filters, { eps: KERAS_BN_EPSILON }));
+        const residual = add(`${name}_2_bn`, 'BatchNormalization', new BatchNorm2d(filters, { eps: KERAS_BN_EPSILON, momentum: KERAS_BN_MOMENTUM }));
         add(`${name}_add`, 'Add', null, [residual, shortcut]);
         add(`${name}_out`, 'Activation');
         channels = filters;

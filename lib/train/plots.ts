@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic, writeAll } from '../io/atomic';
 import type { Callback, EpochLogs, TrainContext } from './callbacks';
+import { describeModel } from './progress';
 
 interface Series {
   label: string;
@@ -126,7 +127,7 @@ export class CurvesPlotter implements Callback {
   async onEpochEnd(_logs: EpochLogs, context: TrainContext): Promise<void> {
     if (!fs.existsSync(context.runDir)) return;
     const { model, stem } = context.config;
-    const title = model.startsWith('resnet') ? `${model} (${stem} stem)` : model;
+    const title = describeModel(model, stem);
     await writeCurves(context.runDir, context.history, { title, epochs: context.epochs });
   }
 }

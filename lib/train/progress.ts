@@ -17,6 +17,11 @@ function formatDuration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
+/** 'resnet18 (imagenet stem)'; the stem option applies to the torchvision-style ResNets only. */
+export function describeModel(model: string, stem: string): string {
+  return model === 'resnet18' || model === 'resnet34' ? `${model} (${stem} stem)` : model;
+}
+
 export function formatEpochLine(logs: EpochLogs, epochs: number): string {
   const parts = [
     `Epoch ${String(logs.epoch).padStart(String(epochs).length)}/${epochs}`,
@@ -45,7 +50,7 @@ export class ProgressReporter implements Callback {
   onTrainBegin(context: TrainContext): void {
     const c = context.config;
     this.#stream.write(
-      `Training ${c.model} (${c.stem} stem) for ${context.epochs} epochs of ${context.batchesPerEpoch} steps (batch ${c.batchSize}); run folder ${context.runDir}\n`,
+      `Training ${describeModel(c.model, c.stem)} for ${context.epochs} epochs of ${context.batchesPerEpoch} steps (batch ${c.batchSize}); run folder ${context.runDir}\n`,
     );
   }
 

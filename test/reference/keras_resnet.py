@@ -1,6 +1,6 @@
 """Reference for test/keras-resnet.test.ts: the blog post's Keras ResNet18
 (../shared/seed/) written in torch.nn from the post's code: biased convs,
-BatchNorm eps 1.001e-5, ZeroPadding2D before the 'valid' stem conv and
+BatchNorm eps 1.001e-5 and Keras' momentum 0.99 (PyTorch's 0.01), ZeroPadding2D before the 'valid' stem conv and
 max-pool, TensorFlow 'SAME' padding (extra row/column at the bottom/right)
 for the stride-2 3x3 convs, biased 1x1 conv + BN shortcuts from stage 3.
 Loads the test's weights (Keras layer names) and returns eval logits.
@@ -27,7 +27,7 @@ def same_pad(x, kernel, stride):
 class Net(nn.Module):
     def __init__(self, classes):
         super().__init__()
-        layers = {"conv1_conv": nn.Conv2d(3, 64, 7, stride=2), "conv1_bn": nn.BatchNorm2d(64, eps=EPS)}
+        layers = {"conv1_conv": nn.Conv2d(3, 64, 7, stride=2), "conv1_bn": nn.BatchNorm2d(64, eps=EPS, momentum=0.01)}
         self.plan = []
         channels = 64
         for stage, filters, stride in [(2, 64, 1), (3, 128, 2), (4, 256, 2), (5, 512, 2)]:
@@ -37,11 +37,11 @@ class Net(nn.Module):
                 shortcut = index == 1 and stage > 2
                 if shortcut:
                     layers[f"{name}_0_conv"] = nn.Conv2d(channels, filters, 1, stride=s)
-                    layers[f"{name}_0_bn"] = nn.BatchNorm2d(filters, eps=EPS)
+                    layers[f"{name}_0_bn"] = nn.BatchNorm2d(filters, eps=EPS, momentum=0.01)
                 layers[f"{name}_1_conv"] = nn.Conv2d(channels, filters, 3, stride=s)
-                layers[f"{name}_1_bn"] = nn.BatchNorm2d(filters, eps=EPS)
+                layers[f"{name}_1_bn"] = nn.BatchNorm2d(filters, eps=EPS, momentum=0.01)
                 layers[f"{name}_2_conv"] = nn.Conv2d(filters, filters, 3)
-                layers[f"{name}_2_bn"] = nn.BatchNorm2d(filters, eps=EPS)
+                layers[f"{name}_2_bn"] = nn.BatchNorm2d(filters, eps=EPS, momentum=0.01)
                 self.plan.append((name, s, shortcut))
                 channels = filters
         layers["predictions"] = nn.Linear(512, classes)
@@ -67,7 +67,13 @@ def compute(inputs, config):
     model.eval()
     with torch.no_grad():
         logits = model(inputs["x"])
-    return {"logits": logits, "params": torch.tensor(sum(p.numel() for p in model.parameters()))}
+        model.train()
+        model(inputs["x"])  # one training-mode pass: the moving averages move by momentum
+    return {
+        "logits": logits,
+        "params": torch.tensor(sum(p.numel() for p in model.parameters())),
+        "running_mean_after": model.layers["conv1_bn"].running_mean,
+    }
 
 
 if __name__ == "__main__":
