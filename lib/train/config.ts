@@ -379,6 +379,20 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
     finiteInRange(config.ema.decay, 'ema.decay', 0, 1, true);
     if (config.ema.decay >= 1) throw new ConfigError('ema.decay must be below 1');
   }
+  checkValidationUse(config);
+  if (typeof config.device !== 'string' || !/^(auto|cpu|cuda(:\d+)?)$/.test(config.device)) {
+    throw new ConfigError(`device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${shown(config.device)}`);
+  }
+  if (config.targetSize !== undefined) {
+    const [h, w] = config.targetSize;
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 8 || w < 8) throw new ConfigError(`targetSize must be [height, width] of at least 8 pixels`);
+  }
+  checkAugment(config);
+  return config;
+}
+
+/** Early stopping, the plateau schedule, the tested weights and input scaling: what needs a validation split. */
+function checkValidationUse(config: TrainConfig): void {
   if (config.earlyStopping !== null) {
     oneOf(config.earlyStopping.monitor, 'earlyStopping.monitor', ['valLoss', 'valAccuracy', 'trainLoss'] as const);
     if (!Number.isInteger(config.earlyStopping.patience) || config.earlyStopping.patience < 1) throw new ConfigError('earlyStopping.patience must be a positive integer');
@@ -397,15 +411,6 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
       throw new ConfigError("schedule 'plateau' watches validation metrics: it needs valFraction > 0");
     }
   }
-  if (typeof config.device !== 'string' || !/^(auto|cpu|cuda(:\d+)?)$/.test(config.device)) {
-    throw new ConfigError(`device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${shown(config.device)}`);
-  }
-  if (config.targetSize !== undefined) {
-    const [h, w] = config.targetSize;
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 8 || w < 8) throw new ConfigError(`targetSize must be [height, width] of at least 8 pixels`);
-  }
-  checkAugment(config);
-  return config;
 }
 
 /**
