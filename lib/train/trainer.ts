@@ -461,14 +461,22 @@ export class Trainer {
     };
   }
 
+  /** The model's (and its moving average's) weights from a checkpoint of this run. */
+  private loadModelWeights(file: string): void {
+    const saved = loadCheckpoint(file);
+    try {
+      this.models.model.loadStateDict(saved.model);
+      if (this.models.ema !== null && saved.ema !== null) this.models.ema.model.loadStateDict(saved.ema);
+    } finally {
+      releaseCheckpoint(saved);
+    }
+  }
+
   /** testWeights 'best': the best validation epoch's weights for the test, as the seed tested. */
   private loadBestForTest(): string {
     const bestFile = this.checkpoints.bestIfAny();
     if (bestFile === null) return '';
-    const best = loadCheckpoint(bestFile);
-    this.models.model.loadStateDict(best.model);
-    if (this.models.ema !== null && best.ema !== null) this.models.ema.model.loadStateDict(best.ema);
-    releaseCheckpoint(best);
+    this.loadModelWeights(bestFile);
     return ` with the weights of epoch ${this.#position.best?.epoch} (best ${this.#position.best?.monitor} ${this.#position.best?.value.toFixed(4)})`;
   }
 
@@ -476,10 +484,7 @@ export class Trainer {
     const reason = this.context.stopReason ?? 'Stopped early';
     const bestFile = this.checkpoints.bestIfAny();
     if (!this.config.earlyStopping?.restoreBest || bestFile === null) return `${reason}.`;
-    const best = loadCheckpoint(bestFile);
-    this.models.model.loadStateDict(best.model);
-    if (this.models.ema !== null && best.ema !== null) this.models.ema.model.loadStateDict(best.ema);
-    releaseCheckpoint(best);
+    this.loadModelWeights(bestFile);
     return `${reason}; restored the weights of epoch ${this.#position.best?.epoch}.`;
   }
 
