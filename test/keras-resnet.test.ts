@@ -85,7 +85,7 @@ t.test('the seed preset is the run the log shows', (t) => {
   const config = resolveConfig({ preset: 'seed', data: 'unused' });
   t.equal(config.model, 'resnet18-keras');
   t.equal(config.batchSize, 16, '2813 steps per epoch over 45,000 images');
-  t.same([config.optimizer, config.lr, config.epochs], ['adam', 0.01, 20]);
+  t.same([config.optimizer, config.lr, config.adamEps, config.epochs], ['adam', 0.01, 1e-7, 20], "Adam at the log's lr, with Keras' epsilon");
   t.same([config.schedule, config.plateau.patience, config.plateau.minLr], ['plateau', 3, 1e-3]);
   t.same(config.earlyStopping, { monitor: 'trainLoss', patience: 3, minDelta: 0.001, restoreBest: false });
   t.same([config.testWeights, config.bestMonitor, config.normalization, config.valFraction], ['best', 'valLoss', 'rescale', 0.1]);
@@ -103,5 +103,15 @@ t.test('the seed recipe runs end to end: early stopping on the training loss, th
   t.match(result.message, new RegExp(`with the weights of epoch ${best.meta.best!.epoch} \\(best valLoss `), 'the test used the best validation epoch, and says so');
   t.same([best.meta.data.mean, best.meta.data.std], [[0, 0, 0], [1, 1, 1]], 'inputs scaled by 1/255 only');
   releaseCheckpoint(best);
+  t.end();
+});
+
+t.test('the options the seed needed are checked', (t) => {
+  t.equal(resolveConfig({ bestMonitor: 'valAccuracy' }).bestMonitor, 'valAccuracy', 'bestMonitor is a known option');
+  t.throws(() => resolveConfig({ bestMonitor: 'loss' as never }), { code: 'ERR_TORCHTS_CONFIG', message: /bestMonitor must be one of valLoss, valAccuracy/ });
+  t.throws(() => resolveConfig({ testWeights: 'best', valFraction: 0 }), { message: /testWeights 'best' picks the best validation epoch: it needs valFraction > 0/ });
+  t.throws(() => resolveConfig({ normalization: 'none' as never }), { message: /normalization must be one of standardize, rescale/ });
+  t.throws(() => resolveConfig({ adamEps: 0 }), { message: /adamEps must be a number in \(0, 1\], got 0/ });
+  t.equal(resolveConfig({ earlyStopping: { monitor: 'trainLoss', patience: 2, minDelta: 0, restoreBest: false }, valFraction: 0 }).earlyStopping!.monitor, 'trainLoss', 'early stopping on the training loss needs no validation split');
   t.end();
 });

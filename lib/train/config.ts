@@ -106,6 +106,8 @@ export interface TrainConfig {
   /** channels_last memory format: 'auto' = on CUDA, and on CPU where it was measured faster. */
   channelsLast: 'auto' | boolean;
   earlyStopping: EarlyStoppingConfig | null;
+  /** Adam/AdamW's epsilon: PyTorch's 1e-8 by default (Keras' default is 1e-7). */
+  adamEps: number;
   /**
    * Which weights the test evaluates: 'final' (the end of training, or the
    * best epoch restored by early stopping) or 'best' (the best validation
@@ -166,6 +168,7 @@ export const DEFAULTS: TrainConfig = {
   amp: 'auto',
   channelsLast: 'auto',
   earlyStopping: null,
+  adamEps: 1e-8,
   testWeights: 'final',
   normalization: 'standardize',
   tta: true,
@@ -195,13 +198,15 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
   // in the log: rotation_range randint(0, 30) -> its mean, 15 degrees;
   // shift randint(0, 5) pixels (Keras: integer shifts in (-n, n)) -> n = 3,
   // shifts up to 2 px of 32. Fill 'nearest' (border), no flip, x/255 only,
-  // float32 as Keras ran, no label smoothing, no TTA.
+  // float32 as Keras ran, Keras' Adam epsilon (1e-7), no label smoothing,
+  // no TTA.
   seed: {
     model: 'resnet18-keras',
     targetSize: [32, 32],
     normalization: 'rescale',
     optimizer: 'adam',
     lr: 0.01,
+    adamEps: 1e-7,
     weightDecay: 0,
     schedule: 'plateau',
     plateau: { monitor: 'valLoss', factor: 0.1, patience: 3, threshold: 1e-4, cooldown: 0, minLr: 1e-3 },
@@ -301,7 +306,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'data', 'cacheDir', 'targetSize', 'threads', 'runDir', 'preset', 'weights']);
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'data', 'cacheDir', 'targetSize', 'threads', 'runDir', 'preset', 'weights', 'bestMonitor']);
 
 /** A value as the user wrote it: JSON, except numbers JSON cannot show (NaN, Infinity). */
 function shown(value: unknown): string {
@@ -351,6 +356,7 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   positiveInteger(config, 'stepEpochs');
   finiteInRange(config.lr, 'lr', 0, 100, true);
   finiteInRange(config.momentum, 'momentum', 0, 1);
+  finiteInRange(config.adamEps, 'adamEps', 0, 1, true);
   finiteInRange(config.weightDecay, 'weightDecay', 0, 1);
   finiteInRange(config.valFraction, 'valFraction', 0, 0.9);
   finiteInRange(config.testFraction, 'testFraction', 0, 0.9);

@@ -38,9 +38,9 @@ export function buildOptimizer(model: Module, config: TrainConfig, groups: Param
     case 'sgd':
       return new SGD(withLr, { lr: config.lr, momentum: config.momentum, nesterov: config.nesterov });
     case 'adam':
-      return new Adam(withLr, { lr: config.lr });
+      return new Adam(withLr, { lr: config.lr, eps: config.adamEps });
     case 'adamw':
-      return new AdamW(withLr, { lr: config.lr });
+      return new AdamW(withLr, { lr: config.lr, eps: config.adamEps });
   }
 }
 
