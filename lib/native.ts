@@ -150,7 +150,7 @@ export interface NativeBinding {
   savePt(path: string, names: string[], tensors: TensorHandle[]): void;
 }
 
-export function packageRoot(): string {
+function packageRoot(): string {
   // lib/native.ts (tests, ts-node) or dist/lib/native.js (compiled).
   let dir = __dirname;
   for (let i = 0; i < 4; i++) {

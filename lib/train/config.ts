@@ -386,6 +386,7 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
     if (config.ema.decay >= 1) throw new ConfigError('ema.decay must be below 1');
   }
   checkValidationUse(config);
+  oneOf(config.normalization, 'normalization', ['standardize', 'rescale'] as const);
   if (typeof config.device !== 'string' || !/^(auto|cpu|cuda(:\d+)?)$/.test(config.device)) {
     throw new ConfigError(`device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${shown(config.device)}`);
   }
@@ -397,7 +398,7 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   return config;
 }
 
-/** Early stopping, the plateau schedule, the tested weights and input scaling: what needs a validation split. */
+/** Early stopping, the plateau schedule and the tested weights: the options that may need a validation split. */
 function checkValidationUse(config: TrainConfig): void {
   if (config.earlyStopping !== null) {
     oneOf(config.earlyStopping.monitor, 'earlyStopping.monitor', ['valLoss', 'valAccuracy', 'trainLoss'] as const);
@@ -409,7 +410,6 @@ function checkValidationUse(config: TrainConfig): void {
   oneOf(config.testWeights, 'testWeights', ['final', 'best'] as const);
   if (config.bestMonitor !== undefined) oneOf(config.bestMonitor, 'bestMonitor', ['valLoss', 'valAccuracy'] as const);
   if (config.testWeights === 'best' && config.valFraction === 0) throw new ConfigError("testWeights 'best' picks the best validation epoch: it needs valFraction > 0");
-  oneOf(config.normalization, 'normalization', ['standardize', 'rescale'] as const);
   if (config.schedule === 'plateau') {
     finiteInRange(config.plateau.factor, 'plateau.factor', 0, 1, true);
     if (config.plateau.factor >= 1) throw new ConfigError('plateau.factor must be below 1');

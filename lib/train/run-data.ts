@@ -63,8 +63,8 @@ export async function prepareData(
   const { rest, test } = holdOutTest(data.train, data.test, config);
   const { kept, heldOut } = stratifiedIndices(rest.labels, config.valFraction, config.seed);
   const train = config.valFraction > 0 ? subset(rest, kept) : rest;
-  const channels = 3;
-  const rescaleOnly = { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) };
+  // Image sets are RGB: 'rescale' keeps x/255 as it is (mean 0, std 1 per channel).
+  const rescaleOnly = { mean: [0, 0, 0], std: [1, 1, 1] };
   const stats = savedInfo ?? (config.normalization === 'rescale' ? rescaleOnly : { ...channelStats(train) });
   const info: DataInfo = { classNames: data.classNames, mean: stats.mean, std: stats.std, height: rest.height, width: rest.width, source: data.source ?? 'custom' };
   const normalise = { device, seed: config.seed, mean: info.mean, std: info.std, memoryFormat };

@@ -410,7 +410,10 @@ export class Trainer {
     this.checkpoints.save(this.checkpoints.last, this.state, this.#position);
   }
 
-  /** "Best" follows early stopping's metric when there is one, so restoring the best weights restores its epoch. */
+  /**
+   * "Best" follows bestMonitor, else early stopping's validation metric when
+   * it watches one (so restoring the best weights restores its epoch), else valAccuracy.
+   */
   private improvesBest(logs: EpochLogs): RunPosition['best'] {
     const watched = this.config.earlyStopping?.monitor;
     const monitor = this.config.bestMonitor ?? (watched === 'valLoss' || watched === 'valAccuracy' ? watched : 'valAccuracy');
