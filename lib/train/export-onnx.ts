@@ -7,7 +7,7 @@ import { Module } from '../nn/module';
 import { tensor } from '../ops/creation';
 import type { Tensor } from '../tensor';
 import { exportModel, DEFAULT_OPSET, type ExportResult } from '../onnx';
-import { loadTrainedModel, type InferenceOptions } from './predict';
+import { loadTrainedModel, pixelsToInput, type InferenceOptions } from './predict';
 
 export interface ExportCheckpointOptions {
   opset?: number;
@@ -24,7 +24,7 @@ export interface ExportedCheckpoint extends ExportResult {
   classNames: string[];
 }
 
-/** pixels (uint8 NHWC) -> the model's normalised float NCHW input -> the model. */
+/** pixels (uint8 NHWC) -> the model's normalised float NCHW input (as predict makes it) -> the model. */
 class FromPixels extends Module {
   readonly #model: Module;
 
@@ -38,11 +38,9 @@ class FromPixels extends Module {
   }
 
   forward(pixels: Tensor): Tensor {
-    const mean = tensor([...this.mean]).reshape([1, 3, 1, 1]);
-    const std = tensor([...this.std]).reshape([1, 3, 1, 1]);
-    const images = pixels.permute([0, 3, 1, 2]).float().div(255).sub(mean).div(std);
+    const images = pixelsToInput(pixels, this.mean, this.std);
     const logits = this.#model.forward(images);
-    [mean, std, images].forEach((t) => t.dispose());
+    images.dispose();
     return logits;
   }
 }

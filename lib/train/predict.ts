@@ -8,6 +8,7 @@ import type { Device } from '../device';
 import { scope } from '../memory';
 import { Module } from '../nn/module';
 import { tensor } from '../ops/creation';
+import type { Tensor } from '../tensor';
 import { softmax } from '../ops/nn';
 import { cuda } from '../runtime';
 import { loadCheckpoint, type CheckpointMeta } from './checkpoint';
@@ -90,6 +91,21 @@ export function loadTrainedModel(location: string, options: InferenceOptions = {
   return { model, meta: contents.meta, device, weights: contents.ema !== null ? 'ema' : 'model', file, precision };
 }
 
+/**
+ * uint8 NHWC RGB pixels -> the model's input: float NCHW scaled to [0, 1]
+ * and normalised with the run's channel statistics (what the data loader
+ * does on the device), on the pixels' device.
+ */
+export function pixelsToInput(pixels: Tensor, mean: readonly number[], std: readonly number[]): Tensor {
+  return scope(() => {
+    const stat = (values: readonly number[]): Tensor => {
+      const onCpu = tensor([...values], [1, values.length, 1, 1]);
+      return pixels.device === 'cpu' ? onCpu : onCpu.to(pixels.device);
+    };
+    return pixels.permute([0, 3, 1, 2]).float().div(255).sub(stat(mean)).div(stat(std));
+  });
+}
+
 export interface Prediction {
   file: string;
   top: { className: string; index: number; probability: number }[];
@@ -109,14 +125,8 @@ export async function predict(
     const pixels = await decodeImages(files, { targetSize: [height, width] });
     return inferenceMode(() =>
       scope(() => {
-        const images = tensor(pixels, [files.length, height, width, 3], { dtype: 'uint8' })
-          .to(loaded.device)
-          .permute([0, 3, 1, 2])
-          .float()
-          .div(255)
-          .sub(tensor(mean).reshape([1, 3, 1, 1]).to(loaded.device))
-          .div(tensor(std).reshape([1, 3, 1, 1]).to(loaded.device))
-          .contiguous(loaded.precision.memoryFormat);
+        const onDevice = tensor(pixels, [files.length, height, width, 3], { dtype: 'uint8' }).to(loaded.device);
+        const images = pixelsToInput(onDevice, mean, std).contiguous(loaded.precision.memoryFormat);
         const logits = predictLogits(loaded.model, images, { tta: options.tta ?? false, autocastDevice: loaded.precision.autocastDevice });
         const probabilities = softmax(logits, 1);
         const { values, indices } = probabilities.topk(topK, { dim: 1 });
