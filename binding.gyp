@@ -6,6 +6,7 @@
   'variables': {
     'libtorch%': '<!(node scripts/libtorch.js --root)',
     'libtorch_cuda%': '<!(node scripts/libtorch.js --cuda)',
+    'gloo%': '<!(node scripts/libtorch.js --gloo)',
     'cuda_home%': '<!(node -p "process.env.CUDA_HOME || process.env.CUDA_PATH || \'/usr/local/cuda\'")',
   },
   'targets': [
@@ -20,6 +21,7 @@
         'native/modules.cc',
         'native/optim.cc',
         'native/serialize.cc',
+        'native/distributed.cc',
       ],
       'include_dirs': [
         '<!(node -p "require(\'node-addon-api\').include_dir")',
@@ -41,6 +43,11 @@
         '-Wl,-rpath,<(libtorch)/lib',
       ],
       'conditions': [
+        # c10d/Gloo (see CMakeLists.txt): the wheel's CMake config defines
+        # these for CMake users; node-gyp must pass them itself.
+        ['gloo=="1"', {
+          'defines': ['TORCHTS_WITH_GLOO', 'USE_DISTRIBUTED', 'USE_C10D_GLOO'],
+        }],
         ['libtorch_cuda=="1"', {
           'defines': ['TORCHTS_WITH_CUDA'],
           'include_dirs': ['<(cuda_home)/include'],

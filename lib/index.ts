@@ -49,6 +49,7 @@ export {
 } from './io';
 export { type StateDict, StateDictError } from './nn/module';
 export * as onnx from './onnx';
+export * as distributed from './distributed';
 // The trainer (also under its own path, torchts/dist/lib/train): the main job
 // is reachable from the package root, import { train } from 'torchts'.
 export {

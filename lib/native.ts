@@ -15,6 +15,29 @@ export type ModuleHandle = { readonly __moduleHandle: unique symbol };
 /** An opaque native optimizer handle (a type-tagged external). */
 export type OptimizerHandle = { readonly __optimizerHandle: unique symbol };
 
+/** An opaque native c10d process group handle (a type-tagged external). */
+export type ProcessGroupHandle = { readonly __processGroupHandle: unique symbol };
+
+/** What distributed support this build has (native/distributed.cc). */
+export interface DistributedSupport {
+  available: boolean;
+  backends: string[];
+  /** Why it is unavailable, when it is. */
+  reason?: string;
+}
+
+export interface DistInitOptions {
+  host: string;
+  port: number;
+  rank: number;
+  worldSize: number;
+  timeoutMs: number;
+  /** Network interface for Gloo (GLOO_SOCKET_IFNAME); default: loopback for 127.0.0.1/localhost, else the hostname's address. */
+  interface?: string;
+  /** Gloo worker threads (default 2). */
+  threads?: number;
+}
+
 /** A value read from a PyTorch pickle (lib/io/pytorch.ts interprets it). */
 export type PickledValue =
   | null
@@ -148,6 +171,17 @@ export interface NativeBinding {
   // serialize.cc
   loadPt(path: string): PickledValue;
   savePt(path: string, names: string[], tensors: TensorHandle[]): void;
+  // distributed.cc (all but distSupport exist only in builds with Gloo)
+  distSupport(): DistributedSupport;
+  distInit?(options: DistInitOptions): ProcessGroupHandle;
+  distDestroy?(group: ProcessGroupHandle): void;
+  distAllReduce?(group: ProcessGroupHandle, tensors: TensorHandle[], op: 'sum' | 'max' | 'min' | 'product'): void;
+  distBroadcast?(group: ProcessGroupHandle, tensors: TensorHandle[], root: number): void;
+  distAllGather?(group: ProcessGroupHandle, tensor: TensorHandle): TensorHandle[];
+  distBarrier?(group: ProcessGroupHandle): void;
+  distReduceGradients?(group: ProcessGroupHandle, params: TensorHandle[], bucketBytes: number): number;
+  distStoreSet?(group: ProcessGroupHandle, key: string, value: string): void;
+  distStoreGet?(group: ProcessGroupHandle, key: string): string;
 }
 
 function packageRoot(): string {

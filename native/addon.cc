@@ -174,6 +174,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   InitModules(env, exports);
   InitOptim(env, exports);
   InitSerialize(env, exports);
+  InitDistributed(env, exports);
   return exports;
 }
 

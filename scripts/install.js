@@ -83,7 +83,7 @@ function build(libtorch) {
 // the user's first import.
 function verify(addon) {
   const probe = `const a = require(${JSON.stringify(addon)}); const b = a.buildInfo();
-    console.log(JSON.stringify({ torch: b.torch, cudaCompiled: b.cudaCompiled, cudaDevices: a.cudaDeviceCount() }));`;
+    console.log(JSON.stringify({ torch: b.torch, cudaCompiled: b.cudaCompiled, cudaDevices: a.cudaDeviceCount(), distributed: a.distSupport() }));`;
   // A sanitizer build loads only with its runtime preloaded (scripts/asan.sh sets this).
   const preload = process.env.TORCHTS_VERIFY_PRELOAD;
   const env = preload ? { ...process.env, LD_PRELOAD: preload, ASAN_OPTIONS: 'detect_leaks=0' } : process.env;
@@ -95,7 +95,8 @@ function verify(addon) {
   const cuda = info.cudaCompiled
     ? `CUDA build, ${info.cudaDevices} device(s) visible${info.cudaDevices === 0 ? ' (CUDA unavailable here; CPU works)' : ''}`
     : 'CPU build';
-  console.error(`torchts: addon ready (libtorch ${info.torch}, ${cuda})`);
+  const distributed = info.distributed.available ? 'distributed: c10d/Gloo' : 'no distributed support: apt-get install libgloo-dev, then npm rebuild';
+  console.error(`torchts: addon ready (libtorch ${info.torch}, ${cuda}; ${distributed})`);
 }
 
 function main() {

@@ -227,7 +227,16 @@ function findLibtorch(options = {}) {
   }
 }
 
-module.exports = { findLibtorch, LibtorchNotFound, cudaToolkit, missingSharedLibraries, projectRoot };
+// Distributed support needs c10d's Gloo header in libtorch and gloo's own
+// headers (Debian's libgloo-dev), which the torch wheel does not ship;
+// CMakeLists.txt makes the same check.
+function hasGlooSupport(root) {
+  const c10dHeader = path.join(root, 'include', 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp');
+  const glooHeader = ['/usr/include', '/usr/local/include'].some((dir) => fs.existsSync(path.join(dir, 'gloo', 'algorithm.h')));
+  return fs.existsSync(c10dHeader) && glooHeader;
+}
+
+module.exports = { findLibtorch, LibtorchNotFound, cudaToolkit, missingSharedLibraries, projectRoot, hasGlooSupport };
 
 if (require.main === module) {
   // `node scripts/libtorch.js [--root|--cuda|--json] [--install]`: used by
@@ -236,6 +245,7 @@ if (require.main === module) {
     const found = findLibtorch({ allowPipInstall: process.argv.includes('--install') });
     if (process.argv.includes('--root')) process.stdout.write(found.root);
     else if (process.argv.includes('--cuda')) process.stdout.write(found.build === 'cuda' ? '1' : '0');
+    else if (process.argv.includes('--gloo')) process.stdout.write(hasGlooSupport(found.root) ? '1' : '0');
     else console.log(JSON.stringify(found, null, 2));
   } catch (error) {
     console.error(error.message);

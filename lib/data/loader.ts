@@ -15,6 +15,7 @@ import { affine, cutout_, drawBatchParams, gatherCropFlip, planAugment, uploadPa
 import { Rng, RNG_STREAM } from './rng';
 import type { ImageSet } from './types';
 import { ArgumentRangeError, ArgumentTypeError } from '../errors';
+import { checkShard, shardOrder, shardSize, type ShardOptions } from '../distributed/sampler';
 
 export interface DeviceLoaderOptions {
   batchSize: number;
@@ -33,6 +34,12 @@ export interface DeviceLoaderOptions {
   augment?: AugmentOptions;
   /** Layout of the yielded images (default 'contiguous', i.e. NCHW). */
   memoryFormat?: 'contiguous' | 'channelsLast';
+  /**
+   * Distributed training: serve only this rank's shard of each epoch's
+   * order (DistributedSampler's rule, lib/distributed/sampler.ts). The
+   * augmentation draws also depend on the rank.
+   */
+  shard?: ShardOptions;
 }
 
 /** One batch: the caller owns both tensors (dispose them, or create them inside tt.scope()). */
@@ -63,6 +70,7 @@ export class DeviceLoader {
   readonly memoryFormat: 'contiguous' | 'channelsLast';
   readonly augment: AugmentPlan;
   readonly classNames: string[];
+  readonly shard: Required<ShardOptions> | null;
 
   #images: Tensor | undefined;
   #labels: Tensor | undefined;
@@ -95,6 +103,7 @@ export class DeviceLoader {
     this.memoryFormat = memoryFormat;
     this.augment = planAugment(options.augment, set.height, set.width);
     this.classNames = set.classNames;
+    this.shard = options.shard === undefined ? null : checkShard(options.shard, 'DeviceLoader shard');
     const device = this.device;
     // keep(): these live as long as the loader, not as long as a caller's scope.
     this.#images = keep(tensor(set.images, [set.count, set.height, set.width, 3], { dtype: 'uint8', device }));
@@ -104,9 +113,15 @@ export class DeviceLoader {
     this.#shift = keep(tensor(mean.map((m, c) => -m / std[c]!), [1, 3, 1, 1], { device }));
   }
 
+  /** Images served per epoch: the whole set, or this rank's shard of it. */
+  get samplesPerEpoch(): number {
+    return this.shard === null ? this.count : shardSize(this.count, this.shard);
+  }
+
   /** Batches per epoch. */
   get numBatches(): number {
-    return this.dropLast ? Math.floor(this.count / this.batchSize) : Math.ceil(this.count / this.batchSize);
+    const samples = this.samplesPerEpoch;
+    return this.dropLast ? Math.floor(samples / this.batchSize) : Math.ceil(samples / this.batchSize);
   }
 
   get isDisposed(): boolean {
@@ -117,8 +132,8 @@ export class DeviceLoader {
   order(epoch: number): Int32Array {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ArgumentTypeError(`DeviceLoader: epoch must be a non-negative integer, got ${epoch}`);
     if (this.#order?.epoch !== epoch) {
-      const indices = this.shuffle ? new Rng(this.seed, RNG_STREAM.order, epoch).permutation(this.count) : Int32Array.from({ length: this.count }, (_, i) => i);
-      this.#order = { epoch, indices };
+      const all = this.shuffle ? new Rng(this.seed, RNG_STREAM.order, epoch).permutation(this.count) : Int32Array.from({ length: this.count }, (_, i) => i);
+      this.#order = { epoch, indices: this.shard === null ? all : shardOrder(all, this.shard) };
     }
     return this.#order.indices;
   }
@@ -142,15 +157,16 @@ export class DeviceLoader {
     }
     const order = this.order(epoch);
     const start = index * this.batchSize;
-    const picked = order.subarray(start, Math.min(this.count, start + this.batchSize));
+    const picked = order.subarray(start, Math.min(order.length, start + this.batchSize));
     const plan = this.augment;
     return scope(() => {
       const random = plan.gathers || plan.affine || plan.cutout > 0;
-      if (!this.shuffle && !random) {
+      if (!this.shuffle && !random && this.shard === null) {
         // Evaluation: a contiguous slice of the set, no index op needed.
         return { images: this.#toFloat(images.narrow(0, start, picked.length)), labels: labels.narrow(0, start, picked.length).clone() };
       }
-      const rng = new Rng(this.seed, RNG_STREAM.augment, epoch, index);
+      // Ranks draw their own augmentation; one process keeps the draws it always had.
+      const rng = this.shard === null ? new Rng(this.seed, RNG_STREAM.augment, epoch, index) : new Rng(this.seed, RNG_STREAM.augment, epoch, index, this.shard.rank);
       const params = uploadParams(drawBatchParams(rng, picked, plan, this.height, this.width), this.device);
       const indices = params.ints.select(1, 0);
       const gathered = plan.gathers ? gatherCropFlip(images, params.ints, plan.paddingMode) : images.indexSelect(0, indices);
