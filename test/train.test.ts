@@ -220,6 +220,7 @@ t.test('progressive resizing: the size grows by epoch to the full size, which th
   const plan = { startSize: [32, 32] as [number, number], fullSizeEpoch: 5 };
   t.same([1, 2, 3, 4, 5, 6].map((epoch) => imageSizeForEpoch(epoch, [48, 48], plan)), [[32, 32], [32, 32], [40, 40], [40, 40], [48, 48], [48, 48]]);
   t.same(imageSizeForEpoch(1, [48, 48], null), [48, 48], 'off: always the full size');
+  t.same([1, 2].map((epoch) => imageSizeForEpoch(epoch, [48, 48], plan, 2)), [[32, 32], [48, 48]], 'a run shorter than the plan trains its last epoch at the full size');
   t.same(imageSizeForEpoch(1, [24, 48], plan), [24, 32], 'a start size above the full size is capped');
   const twoPhases = { startSize: [32, 32] as [number, number], fullSizeEpoch: 9, multiple: 32 };
   t.same(

@@ -14,10 +14,16 @@ export interface ProgressiveResize {
   multiple?: number;
 }
 
-/** The [height, width] to train on in `epoch` (1-based), for images of `fullSize`. */
-export function imageSizeForEpoch(epoch: number, fullSize: readonly [number, number], plan: ProgressiveResize | null): [number, number] {
-  if (plan === null || epoch >= plan.fullSizeEpoch) return [fullSize[0], fullSize[1]];
-  const progress = plan.fullSizeEpoch <= 1 ? 1 : (epoch - 1) / (plan.fullSizeEpoch - 1);
+/**
+ * The [height, width] to train on in `epoch` (1-based), for images of
+ * `fullSize`. A run of `epochs` shorter than the plan reaches the full size
+ * in its last epoch: the test runs at the full size, and a model that never
+ * trained at it scores near chance (17% after 2 epochs at 32x32 tested at 64x64).
+ */
+export function imageSizeForEpoch(epoch: number, fullSize: readonly [number, number], plan: ProgressiveResize | null, epochs = Infinity): [number, number] {
+  const fullSizeEpoch = plan === null ? 1 : Math.min(plan.fullSizeEpoch, epochs);
+  if (plan === null || epoch >= fullSizeEpoch) return [fullSize[0], fullSize[1]];
+  const progress = fullSizeEpoch <= 1 ? 1 : (epoch - 1) / (fullSizeEpoch - 1);
   const multiple = plan.multiple ?? 8;
   const side = (start: number, full: number): number => {
     if (start >= full) return full;
