@@ -1,4 +1,4 @@
-// The `torchts` command line: train, eval, predict, summary.
+// The `torchts` command line: train, eval, predict, summary, export, run.
 // Exit codes: 0 success, 1 error (one clear line on stderr), 130 interrupted.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,6 +10,7 @@ import type { TrainConfig } from './train/config';
 import { formatEvaluation } from './train/evaluate';
 import { evaluateCheckpoint, loadTrainedModel, predict } from './train/predict';
 import { train, type TrainOptions } from './train/trainer';
+import { launch, type LaunchOptions } from './distributed/launcher';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -18,6 +19,15 @@ class UsageError extends Error {}
 const COMMON: Options = {
   help: { type: 'boolean', short: 'h' },
   device: { type: 'string' },
+};
+
+/** torchrun's flags: `torchts run` and `torchts train --nproc-per-node N`. */
+const LAUNCH_OPTIONS: Options = {
+  'nproc-per-node': { type: 'string' },
+  nnodes: { type: 'string' },
+  'node-rank': { type: 'string' },
+  'master-addr': { type: 'string' },
+  'master-port': { type: 'string' },
 };
 
 /** eval and predict: a trained model on a device, in a precision. */
@@ -66,6 +76,7 @@ const TRAIN_OPTIONS: Options = {
   'target-size': { type: 'string' },
   'log-every': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  ...LAUNCH_OPTIONS,
 };
 
 const HELP: Record<string, string> = {
@@ -79,6 +90,7 @@ Commands:
   predict   classify image files with a checkpoint (top-k classes)
   summary   print a model summary (layers, output shapes, parameters)
   export    write a trained model as an ONNX file (runs in ONNX Runtime alone)
+  run       start a script on N processes for distributed training (torchrun's flags)
 
 Run 'torchts <command> --help' for a command's options.`,
   train: `Usage: torchts train [options]
@@ -116,6 +128,10 @@ Machine:
   --threads <n>            CPU threads (default: all cores)
   --amp <mode>             auto (bf16 on CUDA) | bf16 | off
   --channels-last / --no-channels-last
+Distributed (c10d/Gloo; --batch-size is per process, rank 0 writes the run):
+  --nproc-per-node <n>     train on n processes here (threads default to cores / n)
+  --nnodes <m> --node-rank <r> --master-addr <host> --master-port <port>
+                           the same command on each of m machines (see README)
 Output:
   --run-dir <dir>          checkpoints, metrics.jsonl, curves.svg/png (default runs/<time>-<preset>)
   --resume <dir|file>      continue a run exactly where it stopped (--epochs may grow for
@@ -148,6 +164,18 @@ the model's metadata_props ('torchts.classes').
                            [batch, 3, height, width]
   --batch-size <n>         fix the batch size (default: any)
   --opset <n>              ONNX opset, 13-20 (default 17)`,
+  run: `Usage: torchts run [options] <script.js> [script args...]
+
+Starts the script on --nproc-per-node processes with torchrun's environment
+(RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT;
+OMP_NUM_THREADS = cores / processes), for tt.distributed.initProcessGroup().
+If a rank fails, the launcher names it and stops the others; Ctrl-C reaches
+every rank once (twice: stop now).
+  --nproc-per-node <n>     processes on this machine (default 1)
+  --nnodes <m>             machines in the job (default 1)
+  --node-rank <r>          this machine's index, 0..m-1 (default 0)
+  --master-addr <host>     rank 0's machine (default 127.0.0.1; required with --nnodes > 1)
+  --master-port <port>     rank 0's store port (default: a free port on one machine, else 29500)`,
   summary: `Usage: torchts summary [options]
 
 Prints layer names and types, output shapes, parameter counts and a memory estimate.
@@ -231,11 +259,55 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   return options;
 }
 
+/** The launcher's flags from parsed values; undefined when none was given. */
+function launchTopology(values: Record<string, unknown>): Omit<LaunchOptions, 'command'> | undefined {
+  const nprocPerNode = number(values, 'nproc-per-node', true);
+  const nnodes = number(values, 'nnodes', true);
+  const given = [nprocPerNode, nnodes, values['node-rank'], values['master-addr'], values['master-port']].some((v) => v !== undefined);
+  if (!given) return undefined;
+  const masterPort = number(values, 'master-port', true);
+  const nodeRank = number(values, 'node-rank', true);
+  return {
+    nprocPerNode: nprocPerNode ?? 1,
+    ...(nnodes === undefined ? {} : { nnodes }),
+    ...(nodeRank === undefined ? {} : { nodeRank }),
+    ...(values['master-addr'] === undefined ? {} : { masterAddr: String(values['master-addr']) }),
+    ...(masterPort === undefined ? {} : { masterPort }),
+  };
+}
+
+/** `train --nproc-per-node N ...`: this process launches N ranks of `train ...` (without the launcher's flags). */
+async function launchTrain(argv: string[], topology: Omit<LaunchOptions, 'command'>): Promise<number> {
+  const launcherFlags = new Set(Object.keys(LAUNCH_OPTIONS).map((name) => `--${name}`));
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag] = argv[i]!.split('=');
+    if (launcherFlags.has(flag!)) {
+      if (!argv[i]!.includes('=')) i++;
+      continue;
+    }
+    rest.push(argv[i]!);
+  }
+  // Each rank runs this module's main, required (not run as the main
+  // module) so that it also works from source under a loader like ts-node.
+  const entry = `require(${JSON.stringify(__filename)}).main(process.argv.slice(1)).then((code) => process.exit(code))`;
+  const result = await launch({ ...topology, command: ['-e', entry, '--', 'train', ...rest] });
+  return result.exitCode;
+}
+
+/** Under a launcher (torchts run, torchrun): torchrun's environment names this process's rank. */
+function launchedAsRank(): boolean {
+  return process.env.RANK !== undefined && process.env.WORLD_SIZE !== undefined;
+}
+
 async function runTrain(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, TRAIN_OPTIONS, 'train');
   if (values.help) return help('train');
   if (positionals.length > 0) throw new UsageError(`train takes no positional arguments, got '${positionals[0]}' (did you mean --data ${positionals[0]}?)`);
+  const topology = launchTopology(values);
+  if (topology !== undefined && !launchedAsRank()) return launchTrain(argv, topology);
   const options = trainOptions(values);
+  if (launchedAsRank()) options.distributed = true;
   if (options.preset === undefined && options.resume === undefined) {
     const { cuda } = await import('./runtime');
     options.preset = cuda.isAvailable() ? 'gpu' : 'cpu';
@@ -346,6 +418,18 @@ async function runExport(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `torchts run [launcher flags] script.js [args]`: flags up to the script are the launcher's, the rest the script's. */
+async function runLaunch(argv: string[]): Promise<number> {
+  const scriptAt = argv.findIndex((arg, i) => !arg.startsWith('-') && (i === 0 || !argv[i - 1]!.startsWith('--') || argv[i - 1]!.includes('=') || argv[i - 1] === '--help' || argv[i - 1] === '-h'));
+  const own = scriptAt < 0 ? argv : argv.slice(0, scriptAt);
+  const { values } = parse(own, { help: { type: 'boolean', short: 'h' }, ...LAUNCH_OPTIONS }, 'run');
+  if (values.help) return help('run');
+  if (scriptAt < 0) throw new UsageError("run needs a script to start, e.g. 'torchts run --nproc-per-node 2 train.js'");
+  const topology = launchTopology(values) ?? { nprocPerNode: 1 };
+  const result = await launch({ ...topology, command: argv.slice(scriptAt), nodeArgs: [] });
+  return result.exitCode;
+}
+
 function help(command: string): number {
   process.stdout.write(`${HELP[command]}\n`);
   return 0;
@@ -357,6 +441,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   predict: runPredict,
   summary: runSummary,
   export: runExport,
+  run: runLaunch,
 };
 
 /** Runs the CLI; resolves to the process exit code. */

@@ -140,10 +140,16 @@ c10::intrusive_ptr<c10d::Store> ConnectStore(Napi::Env env, const std::string& h
   options.isServer = rank == 0;
   options.numWorkers = static_cast<std::size_t>(worldSize);
   options.waitWorkers = false;  // joining is checked below, naming who is missing
-  options.timeout = timeout;
+  // c10d's client makes up to two connection attempts with a random pause
+  // between them, each up to the store's timeout: a third of ours keeps
+  // the whole wait for rank 0 within it. The store gets the full timeout
+  // once connected.
+  options.timeout = rank == 0 ? timeout : std::max(std::chrono::milliseconds(1), timeout / 3);
   std::string address = host + ":" + std::to_string(port);
   try {
-    return c10::make_intrusive<c10d::TCPStore>(host, options);
+    auto store = c10::make_intrusive<c10d::TCPStore>(host, options);
+    store->setTimeout(timeout);
+    return store;
   } catch (const std::exception& error) {
     std::string what = WhatOf(error);
     if (rank == 0 && (Contains(what, "EADDRINUSE") || Contains(what, "in use"))) {
@@ -154,9 +160,8 @@ c10::intrusive_ptr<c10d::Store> ConnectStore(Napi::Env env, const std::string& h
     if (rank == 0) {
       throw DistError(env, "rank 0 cannot serve the store on " + address + ": " + what, "ERR_TORCHTS_DIST_STORE");
     }
-    // c10d's client makes two connection attempts, each up to the timeout.
-    throw DistError(env, "rank " + std::to_string(rank) + " could not reach rank 0's store at " + address + " (two tries of " +
-                             Seconds(timeout) + "): is rank 0 running, and are MASTER_ADDR/MASTER_PORT right? [" + what + "]",
+    throw DistError(env, "rank " + std::to_string(rank) + " could not reach rank 0's store at " + address + " within " +
+                             Seconds(timeout) + ": is rank 0 running, and are MASTER_ADDR/MASTER_PORT right? [" + what + "]",
                     "ERR_TORCHTS_DIST_TIMEOUT");
   }
 }

@@ -22,3 +22,4 @@ export {
 } from './process-group';
 export { DistributedDataParallel, type DistributedDataParallelOptions } from './ddp';
 export { DistributedSampler, shardOrder, shardSize, type ShardOptions, type DistributedSamplerOptions } from './sampler';
+export { launch, findFreePort, type LaunchOptions, type LaunchResult } from './launcher';

@@ -49,6 +49,8 @@ export interface CheckpointMeta {
   partial: PartialEpoch | null;
   savedAt: string;
   torch: string;
+  /** Processes that trained the run (absent: 1); a resume must use as many, since the schedule counts their steps. */
+  worldSize?: number;
 }
 
 export interface CheckpointContents {

@@ -34,6 +34,8 @@ export interface RunState {
   schedule: Schedule;
   early: EarlyStopping | null;
   history: readonly EpochLogs[];
+  /** Processes training the run (distributed), 1 otherwise. */
+  worldSize: number;
 }
 
 export class RunCheckpoints {
@@ -66,6 +68,7 @@ export class RunCheckpoints {
         partial: position.partial,
         savedAt: new Date().toISOString(),
         torch: buildInfo().torch,
+        ...(state.worldSize === 1 ? {} : { worldSize: state.worldSize }),
       };
       saveCheckpoint(file, { meta, model: state.model.stateDict(), ema: state.ema?.stateDict() ?? null, optimizer: optimizerState, rngState: getRngState() });
     });

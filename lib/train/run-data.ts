@@ -11,6 +11,7 @@ import { scope } from '../memory';
 import type { DataInfo } from './checkpoint';
 import { ConfigError, type TrainConfig } from './config';
 import type { Precision } from './precision';
+import type { ShardOptions } from '../distributed/sampler';
 
 /** Image splits a caller supplies instead of `data`; without `test`, testFraction (or no test evaluation). */
 export interface GivenImages {
@@ -56,7 +57,10 @@ export async function prepareData(
   savedInfo: DataInfo | undefined,
   device: Device,
   memoryFormat: Precision['memoryFormat'],
+  shard?: ShardOptions,
 ): Promise<RunData> {
+  const imageData = given === undefined || (!isTensorData(given) && !isGivenDatasets(given));
+  if (shard !== undefined && !imageData) throw new ConfigError('distributed training takes image data (data, or dataset as image sets) for now; tensors and Dataset objects train on one process');
   if (given !== undefined && isTensorData(given)) return tensorData(config, given, device, memoryFormat);
   if (given !== undefined && isGivenDatasets(given)) return datasetData(config, given, device, memoryFormat);
   const data = (given as GivenImages | undefined) ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
@@ -69,7 +73,7 @@ export async function prepareData(
   const info: DataInfo = { classNames: data.classNames, mean: stats.mean, std: stats.std, height: rest.height, width: rest.width, source: data.source ?? 'custom' };
   const normalise = { device, seed: config.seed, mean: info.mean, std: info.std, memoryFormat };
   const evalLoader = (set: ImageSet) => new DeviceLoader(set, { ...normalise, batchSize: config.evalBatchSize, shuffle: false, dropLast: false });
-  const trainLoader = new DeviceLoader(train, { ...normalise, batchSize: config.batchSize, shuffle: true, dropLast: true, augment: config.augment });
+  const trainLoader = new DeviceLoader(train, { ...normalise, batchSize: config.batchSize, shuffle: true, dropLast: true, augment: config.augment, ...(shard === undefined ? {} : { shard }) });
   const val = config.valFraction > 0 ? evalLoader(subset(rest, heldOut)) : null;
   return finishData(config, info, trainLoader, val, test === null || test.count === 0 ? null : () => evalLoader(test), train.count);
 }

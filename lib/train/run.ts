@@ -59,8 +59,10 @@ export function releaseCheckpoint(contents: CheckpointContents): void {
  * checkpoints of a run that was killed. `model` is the model name given to
  * train(), if it gave one.
  */
-export function openRun(resume: string | undefined, overrides: Partial<TrainConfig> & { preset?: PresetName }): OpenedRun {
+export function openRun(resume: string | undefined, overrides: Partial<TrainConfig> & { preset?: PresetName }, options: { writes?: boolean } = {}): OpenedRun {
   const opened = resume !== undefined ? resumeRun(resume, overrides) : freshRun(overrides);
+  // Distributed ranks other than 0 read the run but write nothing to it.
+  if (options.writes === false) return opened;
   fs.mkdirSync(opened.runDir, { recursive: true });
   removeStaleTempFiles(opened.runDir);
   writeRunConfig(opened);

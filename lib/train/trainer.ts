@@ -6,6 +6,7 @@
 // Every step runs in a memory scope; checkpoints are atomic and resumable to
 // the exact batch; Ctrl-C saves and returns. Callbacks see every stage.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { noGrad } from '../autograd';
 import { writeTextAtomic } from '../io/atomic';
@@ -37,6 +38,8 @@ import { openRun, releaseCheckpoint, writeRunConfig } from './run';
 import { RunCheckpoints, type RunPosition, type RunState } from './run-checkpoints';
 import { prepareData, type GivenDataset, type RunData } from './run-data';
 import { WeightAverage } from './weight-average';
+import { DistributedRun, type DistributedOption } from './distributed-run';
+import { tensor } from '../ops/creation';
 
 export type StopReason = 'completed' | 'early-stopping' | 'callback' | 'interrupted' | 'non-finite-loss';
 
@@ -69,6 +72,14 @@ export interface TrainOptions extends Omit<Partial<TrainConfig>, 'model'> {
   loss?: LossFunction;
   /** Metrics computed on the validation split each epoch (EpochLogs.valMetrics) and on the test split (EvaluationResult.metrics). */
   metrics?: Record<string, MetricFunction>;
+  /**
+   * Data-parallel training on several processes (c10d/Gloo): true reads
+   * torchrun's environment (set by `npx torchts run` / `train
+   * --nproc-per-node`), or pass initProcessGroup's options. batchSize is per
+   * process (the global batch is batchSize x world size); rank 0 alone
+   * writes the run folder, validates, tests and prints.
+   */
+  distributed?: DistributedOption;
 }
 
 export interface TrainResult {
@@ -97,7 +108,7 @@ function resolveDevice(config: TrainConfig): Device {
 }
 
 /** The options of train() that are not TrainConfig options. */
-const RUN_OPTIONS: ReadonlySet<string> = new Set(['resume', 'model', 'callbacks', 'progress', 'signal', 'handleSigint', 'dataset', 'loss', 'metrics']);
+const RUN_OPTIONS: ReadonlySet<string> = new Set(['resume', 'model', 'callbacks', 'progress', 'signal', 'handleSigint', 'dataset', 'loss', 'metrics', 'distributed']);
 
 function configOverrides(options: TrainOptions): Partial<TrainConfig> & { preset?: PresetName } {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !RUN_OPTIONS.has(key)));
@@ -172,6 +183,7 @@ export class Trainer {
     private readonly precision: Precision,
     private readonly data: RunData,
     private readonly models: Models,
+    private readonly dist: DistributedRun | null,
   ) {
     this.#lossSum = keep(zeros([], { device }));
     this.#correct = keep(zeros([], { dtype: 'int64', device }));
@@ -180,8 +192,8 @@ export class Trainer {
     const { progress = true, callbacks = [] } = options;
     const builtIn: Callback[] = [];
     if (progress !== false) builtIn.push(new ProgressReporter(progress === true ? {} : progress));
-    builtIn.push(new MetricsLogger(config.logEverySteps));
-    if (config.plots) builtIn.push(new CurvesPlotter());
+    if (this.isMain) builtIn.push(new MetricsLogger(config.logEverySteps));
+    if (config.plots && this.isMain) builtIn.push(new CurvesPlotter());
     this.#callbacks = new CallbackList([...builtIn, ...(this.#early === null ? [] : [this.#early]), ...callbacks]);
     const { model, optimizer } = models;
     this.context = { config, runDir, model, optimizer, history: this.history, epochs: config.epochs, batchesPerEpoch: data.train.numBatches, stopTraining: false };
@@ -189,10 +201,20 @@ export class Trainer {
 
   /** Setup: the run folder and config, device, data, model, optimizer, schedule; a resumed run's state. */
   static async create(options: TrainOptions = {}): Promise<Trainer> {
+    const dist = DistributedRun.open(options.distributed);
+    try {
+      return await Trainer.createOn(dist === null || dist.isMain ? options : { ...options, progress: false }, dist);
+    } catch (error) {
+      dist?.close();
+      throw error;
+    }
+  }
+
+  private static async createOn(options: TrainOptions, dist: DistributedRun | null): Promise<Trainer> {
     const { resume, model: spec, progress = true, dataset } = options;
     // A function or Module is recorded as custom:<ClassName> once built (recordModelName).
     const named = typeof spec === 'string' ? { model: spec } : spec === undefined ? {} : { model: 'custom' };
-    const run = openRun(resume, { ...configOverrides(options), ...named });
+    const run = openSharedRun(resume, { ...configOverrides(options), ...named }, dist);
     const config = run.config;
     const notes: string[] = [];
     const log = (line: string) => {
@@ -202,15 +224,17 @@ export class Trainer {
     let data: RunData | null = null;
     try {
       const device = resolveDevice(config);
-      if (config.threads !== undefined) setNumThreads(config.threads);
+      const threads = config.threads ?? dist?.defaultThreads();
+      if (threads !== undefined) setNumThreads(threads);
       const precision = resolvePrecision(config, device);
-      data = await prepareData(config, dataset, run.resumed?.meta.data, device, precision.memoryFormat);
+      data = await prepareSharedData(dist, () => prepareData(config, dataset, run.resumed?.meta.data, device, precision.memoryFormat, dist?.shard));
       const models = buildModels(spec ?? config.model, config, data.info.classNames.length, data.train.numBatches, precision, device, run.resumed === null, log);
-      const trainer = new Trainer(options, config, run.runDir, device, precision, data, models);
+      const trainer = new Trainer(options, config, run.runDir, device, precision, data, models, dist);
       trainer.notes.push(...notes);
       try {
         trainer.recordModelName(spec, run.resumed);
         if (run.resumed !== null) trainer.restore(run.resumed);
+        dist?.wrap(models.model);
       } catch (error) {
         trainer.dispose();
         throw error;
@@ -226,7 +250,16 @@ export class Trainer {
 
   private get state(): RunState {
     const { model, ema, optimizer, schedule } = this.models;
-    return { config: this.config, data: this.data.info, model, ema: ema?.model ?? null, optimizer, schedule, early: this.#early, history: this.history };
+    return { config: this.config, data: this.data.info, model, ema: ema?.model ?? null, optimizer, schedule, early: this.#early, history: this.history, worldSize: this.worldSize };
+  }
+
+  /** False on distributed ranks other than 0, which write, validate and print nothing. */
+  get isMain(): boolean {
+    return this.dist?.isMain ?? true;
+  }
+
+  get worldSize(): number {
+    return this.dist?.worldSize ?? 1;
   }
 
   /** config.model: the registered name, or custom:<ClassName> (checked against the run being resumed). */
@@ -237,7 +270,7 @@ export class Trainer {
     }
     if (name !== this.config.model) {
       this.config.model = name;
-      writeRunConfig(this);
+      if (this.isMain) writeRunConfig(this);
     }
   }
 
@@ -246,6 +279,10 @@ export class Trainer {
     const classNames = this.data.info.classNames;
     if (resumed.meta.data.classNames.join('\n') !== classNames.join('\n')) {
       throw new ConfigError(`cannot resume: the checkpoint was trained on classes [${resumed.meta.data.classNames.join(', ')}] but the data has [${classNames.join(', ')}]`);
+    }
+    const trainedOn = resumed.meta.worldSize ?? 1;
+    if (trainedOn !== this.worldSize) {
+      throw new ConfigError(`cannot resume: the run was trained on ${trainedOn} process(es), this is ${this.worldSize} (its schedule counts the steps of ${trainedOn}); resume with --nproc-per-node ${trainedOn}`);
     }
     const { model, ema, optimizer, schedule } = this.models;
     model.loadStateDict(resumed.model);
@@ -286,8 +323,9 @@ export class Trainer {
       // Inside the scope: the batch is freed with the step's other tensors.
       const batch = this.data.train.batch(epoch, index);
       const images = resizeBatch(batch.images, imageSize);
+      const network = this.dist?.ddp ?? model;
       const forward = () => {
-        const logits = model.forward(images);
+        const logits = network.forward(images);
         this.checkClassCount(logits);
         return { logits, loss: this.loss(logits.float(), batch.labels) };
       };
@@ -295,6 +333,7 @@ export class Trainer {
       const { logits, loss } = autocastDevice === undefined ? forward() : autocast(autocastDevice, forward);
       optimizer.zeroGrad();
       loss.backward();
+      this.dist?.ddp?.syncGradients();
       if (this.config.gradClip !== null) clipGradNorm(model.parameters(), this.config.gradClip);
       optimizer.step();
       if (schedule !== null && stepsEveryBatch(this.config)) (schedule as OneCycleLR).step();
@@ -327,10 +366,11 @@ export class Trainer {
     const loader = this.data.train;
     const batches = loader.numBatches;
     this.models.model.train();
-    const imageSize = imageSizeForEpoch(epoch + 1, [loader.height, loader.width], this.config.progressiveResize);
+    const imageSize = imageSizeForEpoch(epoch + 1, [loader.height, loader.width], this.config.progressiveResize, this.config.epochs);
     await this.#callbacks.epochBegin(epoch + 1, this.context);
     const firstBatch = epoch === this.#position.epoch ? this.#position.batch : 0;
-    const partial = firstBatch > 0 ? this.#position.partial : null;
+    // A resumed epoch's sums so far are every rank's together: rank 0 carries them.
+    const partial = firstBatch > 0 && this.isMain ? this.#position.partial : null;
     noGrad(() => {
       this.#lossSum.fill_(partial?.lossSum ?? 0);
       this.#correct.fill_(partial?.correct ?? 0);
@@ -342,7 +382,10 @@ export class Trainer {
     const elapsed = () => carriedSeconds + (Date.now() - epochStart) / 1000;
     this.#epochSeconds = elapsed;
     const metrics = () => ({ loss: this.#lossSum.item() / Math.max(seen, 1), accuracy: this.#correct.item() / Math.max(seen, 1) });
-    const sums = (): PartialEpoch => ({ lossSum: this.#lossSum.item(), correct: this.#correct.item(), seen, seconds: elapsed() });
+    const sums = (): PartialEpoch => {
+      seen = this.sumOverRanks(seen);
+      return { lossSum: this.#lossSum.item(), correct: this.#correct.item(), seen, seconds: elapsed() };
+    };
     for (let batchIndex = firstBatch; batchIndex < batches; ) {
       // Random access by (epoch, index): the same batch whether or not the run was resumed.
       this.trainStep(epoch, batchIndex, imageSize);
@@ -351,36 +394,54 @@ export class Trainer {
       seen += this.config.batchSize;
       const logs: BatchLogs = { epoch: epoch + 1, batch: batchIndex, batches, images: seen, lr: this.models.optimizer.getLr(0), elapsed: elapsed(), metrics };
       this.#callbacks.batchEnd(logs, this.context);
-      if ((batchIndex % 25 === 0 || batchIndex === batches) && this.lossIsNotFinite(epoch, batchIndex)) return null;
+      const checkLoss = batchIndex % 25 === 0 || batchIndex === batches;
+      const lossIsFinite = !checkLoss || Number.isFinite(this.#lossSum.item());
       await new Promise((resolve) => setImmediate(resolve)); // let Ctrl-C and timers in
-      if (this.#interrupted) {
+      const [interrupted, nonFinite] = this.dist === null ? [this.#interrupted, !lossIsFinite] : this.dist.agree([this.#interrupted, !lossIsFinite]);
+      if (nonFinite) {
+        this.stopForNonFiniteLoss(epoch, batchIndex);
+        return null;
+      }
+      if (interrupted) {
         this.saveInterrupted(epoch, batchIndex, batches, sums());
         return null;
       }
     }
     const seconds = elapsed();
+    seen = this.sumOverRanks(seen);
     const { loss: trainLoss, accuracy: trainAccuracy } = metrics();
     const logs: EpochLogs = { epoch: epoch + 1, trainLoss, trainAccuracy, lr: this.models.optimizer.getLr(0), seconds, totalSeconds: seconds, imagesPerSecond: seen / Math.max(seconds, 1e-9) };
     if (this.config.progressiveResize !== null) logs.imageSize = imageSize;
     return logs;
   }
 
+  /**
+   * Distributed: the epoch's loss sum and correct count become every rank's
+   * together (in place); returns the images seen by all ranks.
+   */
+  private sumOverRanks(seen: number): number {
+    if (this.dist === null) return seen;
+    return scope(() => {
+      const count = tensor([seen], [1], { dtype: 'float64' });
+      this.dist!.sum([this.#lossSum, this.#correct, count]);
+      return count.item();
+    });
+  }
+
   /** A NaN spreads to every weight: stop before it reaches a checkpoint (checked every 25 steps and at the epoch's end). */
-  private lossIsNotFinite(epoch: number, batchIndex: number): boolean {
+  private stopForNonFiniteLoss(epoch: number, batchIndex: number): void {
     const lossSum = this.#lossSum.item();
-    if (Number.isFinite(lossSum)) return false;
     const last = this.checkpoints.last;
     this.#stopped = 'non-finite-loss';
     this.#message = `The loss became ${lossSum} in epoch ${epoch + 1} (step ${batchIndex}); training stopped. ${
       fs.existsSync(last) ? `The last good checkpoint is ${last}.` : 'No checkpoint was written.'
     } Try a lower lr (now ${this.config.lr}) or gradClip.`;
     this.context.stopTraining = true;
-    return true;
   }
 
   /** Ctrl-C or the abort signal: save where the run is, to resume from this batch. */
   private saveInterrupted(epoch: number, batchIndex: number, batches: number, sums: PartialEpoch): void {
-    this.checkpoints.save(this.checkpoints.last, this.state, { ...this.#position, epoch, batch: batchIndex, partial: sums });
+    if (this.isMain) this.checkpoints.save(this.checkpoints.last, this.state, { ...this.#position, epoch, batch: batchIndex, partial: sums });
     this.#stopped = 'interrupted';
     this.#message = `Interrupted in epoch ${epoch + 1} at step ${batchIndex}/${batches}; saved ${this.checkpoints.last}. Resume with: npx torchts train --resume ${this.runDir}`;
     this.context.stopTraining = true;
@@ -389,12 +450,7 @@ export class Trainer {
   /** Epoch end: validation, the per-epoch schedule, callbacks (early stopping), best and last checkpoints. */
   private async endEpoch(logs: EpochLogs): Promise<void> {
     const { schedule } = this.models;
-    if (this.data.val !== null) {
-      const validation = evaluate(this.evalModel, this.data.val.batches(0), { ...this.metricOptions, autocastDevice: this.precision.autocastDevice });
-      logs.valLoss = validation.loss;
-      logs.valAccuracy = validation.accuracy;
-      if (Object.keys(validation.metrics).length > 0) logs.valMetrics = validation.metrics;
-    }
+    if (this.data.val !== null) this.validate(logs);
     logs.totalSeconds = this.#epochSeconds();
     if (schedule instanceof ReduceLROnPlateau) schedule.step(this.config.plateau.monitor === 'valLoss' ? logs.valLoss! : logs.valAccuracy!);
     else if (schedule instanceof StepLR) schedule.step();
@@ -405,9 +461,20 @@ export class Trainer {
     this.#position = { ...this.#position, epoch: logs.epoch, batch: 0, partial: null };
     if (improved !== null) {
       this.#position.best = improved;
-      this.checkpoints.save(this.checkpoints.best, this.state, this.#position);
+      if (this.isMain) this.checkpoints.save(this.checkpoints.best, this.state, this.#position);
     }
-    this.checkpoints.save(this.checkpoints.last, this.state, this.#position);
+    if (this.isMain) this.checkpoints.save(this.checkpoints.last, this.state, this.#position);
+  }
+
+  /** Validation loss and accuracy (and metrics) into `logs`; distributed, rank 0 evaluates and every rank gets its numbers, so all decide alike. */
+  private validate(logs: EpochLogs): void {
+    if (this.isMain) {
+      const validation = evaluate(this.evalModel, this.data.val!.batches(0), { ...this.metricOptions, autocastDevice: this.precision.autocastDevice });
+      logs.valLoss = validation.loss;
+      logs.valAccuracy = validation.accuracy;
+      if (Object.keys(validation.metrics).length > 0) logs.valMetrics = validation.metrics;
+    }
+    if (this.dist !== null) [logs.valLoss, logs.valAccuracy] = this.dist.fromMain([logs.valLoss ?? Number.NaN, logs.valAccuracy ?? Number.NaN]);
   }
 
   /**
@@ -436,9 +503,12 @@ export class Trainer {
   /** Finish: the best weights back (early stopping), test evaluation, reports, the result. */
   private async finish(started: number): Promise<TrainResult> {
     if (this.#stopped === 'early-stopping') this.#message = this.restoreBest();
-    const tested = this.config.testWeights === 'best' && this.#stopped !== 'interrupted' && this.#stopped !== 'non-finite-loss' ? this.loadBestForTest() : '';
+    const tested = this.isMain && this.config.testWeights === 'best' && this.#stopped !== 'interrupted' && this.#stopped !== 'non-finite-loss' ? this.loadBestForTest() : '';
     let test: EvaluationResult | null = null;
-    if (this.#stopped === 'completed' || this.#stopped === 'early-stopping' || this.#stopped === 'callback') {
+    // Distributed: rank 0 tests and reports for the run.
+    if (this.isMain && (this.#stopped === 'completed' || this.#stopped === 'early-stopping' || this.#stopped === 'callback')) {
+      // The other ranks are done: the test may have this machine's cores.
+      if (this.dist !== null && this.config.threads === undefined) setNumThreads(os.availableParallelism());
       test = this.testEvaluation();
       const accuracy = test === null ? 'no test split (the data has none; testFraction holds one out)' : `test accuracy ${(100 * test.accuracy).toFixed(2)}%${tested}`;
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
@@ -515,10 +585,35 @@ export class Trainer {
     if (this.models.ownsModel) this.models.model.dispose();
     this.models.ema?.model.dispose();
     this.models.optimizer.dispose();
+    this.dist?.close();
     // The allocator keeps freed step buffers for reuse; a program that goes
     // on after train() should get that memory back.
     trimMemory();
   }
+}
+
+/** Rank 0 opens the run (its folder, config.json) and tells the others where it is; they read it and write nothing. */
+function openSharedRun(resume: string | undefined, overrides: Partial<TrainConfig> & { preset?: PresetName }, dist: DistributedRun | null) {
+  if (dist === null) return openRun(resume, overrides);
+  if (dist.isMain) {
+    const run = openRun(resume, overrides);
+    dist.share('runDir', run.runDir);
+    return run;
+  }
+  const runDir = dist.share('runDir', undefined);
+  return openRun(resume, resume === undefined ? { ...overrides, runDir } : overrides, { writes: false });
+}
+
+/** Rank 0 loads (and on a first run decodes and caches) the data before the others, which then read its cache. */
+async function prepareSharedData(dist: DistributedRun | null, prepare: () => Promise<RunData>): Promise<RunData> {
+  if (dist === null) return prepare();
+  if (dist.isMain) {
+    const data = await prepare();
+    dist.barrier();
+    return data;
+  }
+  dist.barrier();
+  return prepare();
 }
 
 /** Trains a model on labelled images; see TrainOptions and TrainConfig for every option. */
