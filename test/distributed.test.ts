@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import * as tt from '../lib';
-import { shardOrder, shardSize } from '../lib/distributed';
+import { findFreePort as freePort, shardOrder, shardSize } from '../lib/distributed';
 import { readSafetensorsFile, writeSafetensorsFile } from '../lib/io/safetensors';
 import { compareTensors } from './helpers/compare';
 import { buildNet } from './helpers/ddp-worker';
@@ -23,18 +23,6 @@ import { runReference } from './helpers/python';
 const worker = path.join(__dirname, 'helpers', 'ddp-worker.ts');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-ddp-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** A port nothing listens on now (the OS picks it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface RankResult {
   rank: number;
@@ -228,7 +216,7 @@ if (support.available) {
 
   t.test('Ctrl-C on the launcher: every rank stops at the same step, rank 0 saves one checkpoint, exit 130', async (t) => {
     const runDir = path.join(dir, 'run-interrupted');
-    const child = spawnTs(cliChild, ['train', '--nproc-per-node', '2', ...recipe, '--epochs', '60', '--run-dir', runDir], { env });
+    const child = spawnTs(cliChild, ['train', '--nproc-per-node', '2', ...recipe, '--epochs', '6', '--run-dir', runDir], { env });
     let stdout = '';
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -245,6 +233,11 @@ if (support.available) {
     t.ok(saved.meta.epoch >= 2, `saved after epoch ${saved.meta.epoch}, step ${saved.meta.batch}`);
     saved.model.forEach((tensor) => tensor.dispose());
     t.notMatch(stderr, /failed on rank|did not answer/, 'no rank was left waiting for another');
+    const resumed = runTsSync(cliChild, ['train', '--nproc-per-node', '2', '--resume', runDir], { env, timeout: 400_000 });
+    t.equal(resumed.status, 0, `the same world size resumes it: ${resumed.stderr}`);
+    t.match(resumed.stdout, /Finished 6 epochs/);
+    const epochs = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)).filter((r) => r.type === 'epoch');
+    t.same(epochs.map((r) => r.epoch), [1, 2, 3, 4, 5, 6], 'every epoch logged once, across the interruption');
   });
 }
 
