@@ -44,10 +44,6 @@ struct TypeTag<DistGroup> {
 
 namespace {
 
-Napi::Error DistError(Napi::Env env, const std::string& message, const char* code) {
-  return MakeError(env, message, code);
-}
-
 std::string Seconds(std::chrono::milliseconds timeout) {
   std::ostringstream text;
   text << static_cast<double>(timeout.count()) / 1000.0 << " s";
@@ -83,10 +79,10 @@ std::string WhatOf(const std::exception& error) {
 DistGroup& LiveGroup(const Napi::Value& value) {
   DistGroup* group = UnwrapObject<DistGroup>(value, "process group");
   if (!group->backend) {
-    throw DistError(value.Env(), "the process group was destroyed (destroyProcessGroup)", "ERR_TORCHTS_DIST_DESTROYED");
+    throw MakeError(value.Env(), "the process group was destroyed (destroyProcessGroup)", "ERR_TORCHTS_DIST_DESTROYED");
   }
   if (!group->failure.empty()) {
-    throw DistError(value.Env(), "the process group is broken by an earlier failure: " + group->failure,
+    throw MakeError(value.Env(), "the process group is broken by an earlier failure: " + group->failure,
                     "ERR_TORCHTS_DIST_PEER");
   }
   return *group;
@@ -107,7 +103,7 @@ void Await(Napi::Env env, DistGroup& group, const c10::intrusive_ptr<c10d::Work>
                                     : std::string("a peer closed its connection (its process died or was stopped)")) +
                           " [gloo: " + what + "]";
     group.failure = message;
-    throw DistError(env, message, timedOut ? "ERR_TORCHTS_DIST_TIMEOUT" : "ERR_TORCHTS_DIST_PEER");
+    throw MakeError(env, message, timedOut ? "ERR_TORCHTS_DIST_TIMEOUT" : "ERR_TORCHTS_DIST_PEER");
   }
 }
 
@@ -153,14 +149,14 @@ c10::intrusive_ptr<c10d::Store> ConnectStore(Napi::Env env, const std::string& h
   } catch (const std::exception& error) {
     std::string what = WhatOf(error);
     if (rank == 0 && (Contains(what, "EADDRINUSE") || Contains(what, "in use"))) {
-      throw DistError(env, "port " + std::to_string(port) + " is in use: rank 0 cannot serve the store on " + address +
+      throw MakeError(env, "port " + std::to_string(port) + " is in use: rank 0 cannot serve the store on " + address +
                                " (another job, or one still shutting down, holds it); choose another MASTER_PORT / --master-port",
                       "ERR_TORCHTS_DIST_PORT");
     }
     if (rank == 0) {
-      throw DistError(env, "rank 0 cannot serve the store on " + address + ": " + what, "ERR_TORCHTS_DIST_STORE");
+      throw MakeError(env, "rank 0 cannot serve the store on " + address + ": " + what, "ERR_TORCHTS_DIST_STORE");
     }
-    throw DistError(env, "rank " + std::to_string(rank) + " could not reach rank 0's store at " + address + " within " +
+    throw MakeError(env, "rank " + std::to_string(rank) + " could not reach rank 0's store at " + address + " within " +
                              Seconds(timeout) + ": is rank 0 running, and are MASTER_ADDR/MASTER_PORT right? [" + what + "]",
                     "ERR_TORCHTS_DIST_TIMEOUT");
   }
@@ -185,7 +181,7 @@ void AwaitAllRanks(Napi::Env env, c10d::Store& store, int rank, int worldSize, s
     } catch (const std::exception&) {
       missing = "unknown (the store stopped answering)";
     }
-    throw DistError(env, "rank " + std::to_string(rank) + ": rank(s) " + missing + " did not join the process group within " +
+    throw MakeError(env, "rank " + std::to_string(rank) + ": rank(s) " + missing + " did not join the process group within " +
                              Seconds(timeout) + " (world size " + std::to_string(worldSize) + ", store " + address + ")",
                     "ERR_TORCHTS_DIST_TIMEOUT");
   }
@@ -231,7 +227,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("torchts/gloo", group->store);
     group->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, group->rank, group->worldSize, glooOptions);
   } catch (const std::exception& error) {
-    throw DistError(env, "rank " + std::to_string(rank) + ": Gloo could not connect the " + std::to_string(worldSize) +
+    throw MakeError(env, "rank " + std::to_string(rank) + ": Gloo could not connect the " + std::to_string(worldSize) +
                              " ranks within " + Seconds(group->timeout) + ": " + WhatOf(error),
                     "ERR_TORCHTS_DIST_TIMEOUT");
   }
@@ -409,7 +405,7 @@ Napi::Value StoreGet(const Napi::CallbackInfo& info) {
     std::vector<uint8_t> value = group.store->get("torchts/user/" + key);
     return Napi::String::New(env, std::string(value.begin(), value.end()));
   } catch (const std::exception& error) {
-    throw DistError(env, "rank " + std::to_string(group.rank) + ": store key '" + key + "' did not appear within " +
+    throw MakeError(env, "rank " + std::to_string(group.rank) + ": store key '" + key + "' did not appear within " +
                              Seconds(group.timeout) + " [" + WhatOf(error) + "]",
                     "ERR_TORCHTS_DIST_TIMEOUT");
   }
