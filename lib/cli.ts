@@ -67,6 +67,8 @@ const TRAIN_OPTIONS: Options = {
   amp: { type: 'string' },
   'channels-last': { type: 'boolean' },
   'no-channels-last': { type: 'boolean' },
+  nesterov: { type: 'boolean' },
+  'no-nesterov': { type: 'boolean' },
   tta: { type: 'boolean' },
   'no-tta': { type: 'boolean' },
   'no-plots': { type: 'boolean' },
@@ -118,6 +120,7 @@ Recipe:
   --stem <name>            imagenet (7x7/2 conv + max-pool) | cifar (3x3/1 conv)
   --epochs <n>             --batch-size <n>       --lr <x>
   --optimizer <name>       sgd | adam | adamw     --momentum <x>   --weight-decay <x>
+  --nesterov / --no-nesterov  Nesterov momentum for sgd (default on; --momentum 0 turns it off)
   --schedule <name>        onecycle | cosine | step | plateau | constant
   --label-smoothing <x>    --grad-clip <norm>     --seed <n>
   --early-stopping <n>     stop after n epochs without val_loss improvement (restores the best)
@@ -219,6 +222,10 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   set('optimizer', values.optimizer as TrainConfig['optimizer'] | undefined);
   set('schedule', values.schedule as TrainConfig['schedule'] | undefined);
   set('momentum', number(values, 'momentum'));
+  // Plain SGD (Keras' default) is asked for as --momentum 0; Nesterov would then be an error.
+  if (options.momentum === 0) options.nesterov = false;
+  if (values.nesterov) options.nesterov = true;
+  if (values['no-nesterov']) options.nesterov = false;
   set('weightDecay', number(values, 'weight-decay'));
   set('labelSmoothing', number(values, 'label-smoothing'));
   set('gradClip', number(values, 'grad-clip'));

@@ -64,6 +64,21 @@ t.test('errors are one clear line and exit code 1', (t) => {
   t.end();
 });
 
+t.test('--momentum 0 asks for plain SGD (Keras\' default); Nesterov with it is refused', async (t) => {
+  const data = path.join(root, 'plain-sgd-data');
+  await writeFolder(data);
+  const runDir = path.join(root, 'plain-sgd');
+  const trained = cli('train', '--data', data, '--epochs', '1', '--batch-size', '8', '--optimizer', 'sgd', '--momentum', '0', '--val-fraction', '0', '--no-tta', '--no-plots', '--run-dir', runDir, '--device', 'cpu', '--threads', '1');
+  t.equal(trained.status, 0, trained.stderr);
+  const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as { momentum: number; nesterov: boolean };
+  t.same([config.momentum, config.nesterov], [0, false], 'plain SGD recorded in config.json');
+  const refused = cli('train', '--data', data, '--optimizer', 'sgd', '--momentum', '0', '--nesterov');
+  t.equal(refused.status, 1);
+  t.match(refused.stderr, /^torchts train: nesterov needs momentum > 0/);
+  const nesterovOff = cli('train', '--help');
+  t.match(nesterovOff.stdout, /--nesterov \/ --no-nesterov/);
+});
+
 t.test('train, eval, predict and summary on an image folder', async (t) => {
   const data = path.join(root, 'colours');
   await writeFolder(data);
