@@ -53,6 +53,8 @@ export interface AugmentPlan {
   /** Whether the crop/flip gather, the affine transform and cutout run at all. */
   gathers: boolean;
   affine: boolean;
+  /** Whether any of them draws random numbers (an unshuffled loader without one serves plain slices). */
+  random: boolean;
 }
 
 export function planAugment(options: AugmentOptions | undefined, height: number, width: number): AugmentPlan {
@@ -81,6 +83,8 @@ export function planAugment(options: AugmentOptions | undefined, height: number,
   const fill = o.rotate?.fill ?? o.translate?.fill ?? 'border';
   if (!['border', 'zeros', 'reflection'].includes(fill)) throw new ArgumentTypeError(`augment fill must be 'border', 'zeros' or 'reflection', got ${JSON.stringify(fill)}`);
   const flip = o.flip ?? false;
+  const gathers = padding > 0 || flip;
+  const affineUsed = o.translate !== undefined || o.rotate !== undefined;
   return {
     padding,
     paddingMode,
@@ -89,8 +93,9 @@ export function planAugment(options: AugmentOptions | undefined, height: number,
     translate,
     rotateRadians: (degrees * Math.PI) / 180,
     fill,
-    gathers: padding > 0 || flip,
-    affine: o.translate !== undefined || o.rotate !== undefined,
+    gathers,
+    affine: affineUsed,
+    random: gathers || affineUsed || cutout > 0,
   };
 }
 

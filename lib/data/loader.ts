@@ -74,8 +74,7 @@ export class DeviceLoader {
 
   #images: Tensor | undefined;
   #labels: Tensor | undefined;
-  #scale: Tensor | undefined;
-  #shift: Tensor | undefined;
+  #finisher: BatchFinisher | undefined;
   #order: { epoch: number; indices: Int32Array } | undefined;
 
   /** Uploads `set` to `options.device` once, as uint8 [N, H, W, 3] plus int64 labels. */
@@ -88,8 +87,6 @@ export class DeviceLoader {
     if (memoryFormat !== 'contiguous' && memoryFormat !== 'channelsLast') {
       throw new ArgumentTypeError(`DeviceLoader: memoryFormat must be 'contiguous' or 'channelsLast', got ${JSON.stringify(memoryFormat)}`);
     }
-    const mean = checkChannels(options.mean, 0, 'mean', false);
-    const std = checkChannels(options.std, 1, 'std', true);
     if (set.images.length !== set.count * set.height * set.width * 3 || set.labels.length !== set.count) {
       throw new ArgumentRangeError(`DeviceLoader: the ImageSet's arrays do not match count ${set.count} and size ${set.height}x${set.width}x3`);
     }
@@ -108,9 +105,7 @@ export class DeviceLoader {
     // keep(): these live as long as the loader, not as long as a caller's scope.
     this.#images = keep(tensor(set.images, [set.count, set.height, set.width, 3], { dtype: 'uint8', device }));
     this.#labels = keep(scope(() => tensor(set.labels, [set.count], { device }).to('int64')));
-    // (x / 255 - mean) / std  ==  x * scale + shift
-    this.#scale = keep(tensor(std.map((s) => 1 / (255 * s)), [1, 3, 1, 1], { device }));
-    this.#shift = keep(tensor(mean.map((m, c) => -m / std[c]!), [1, 3, 1, 1], { device }));
+    this.#finisher = new BatchFinisher(options, this.augment, this.device, memoryFormat);
   }
 
   /** Images served per epoch: the whole set, or this rank's shard of it. */
@@ -159,42 +154,78 @@ export class DeviceLoader {
     const start = index * this.batchSize;
     const picked = order.subarray(start, Math.min(order.length, start + this.batchSize));
     const plan = this.augment;
+    const finisher = this.#finisher!;
     return scope(() => {
-      const random = plan.gathers || plan.affine || plan.cutout > 0;
-      if (!this.shuffle && !random && this.shard === null) {
+      if (!this.shuffle && !plan.random && this.shard === null) {
         // Evaluation: a contiguous slice of the set, no index op needed.
-        return { images: this.#toFloat(images.narrow(0, start, picked.length)), labels: labels.narrow(0, start, picked.length).clone() };
+        return { images: finisher.toFloat(images.narrow(0, start, picked.length)), labels: labels.narrow(0, start, picked.length).clone() };
       }
       // Ranks draw their own augmentation; one process keeps the draws it always had.
       const rng = this.shard === null ? new Rng(this.seed, RNG_STREAM.augment, epoch, index) : new Rng(this.seed, RNG_STREAM.augment, epoch, index, this.shard.rank);
-      const params = uploadParams(drawBatchParams(rng, picked, plan, this.height, this.width), this.device);
-      const indices = params.ints.select(1, 0);
-      const gathered = plan.gathers ? gatherCropFlip(images, params.ints, plan.paddingMode) : images.indexSelect(0, indices);
-      let batch = this.#toFloat(gathered);
-      if (plan.affine) batch = affine(batch, params.theta!, plan.fill);
-      if (plan.cutout > 0) cutout_(batch, params.ints, plan.cutout);
-      if (this.memoryFormat === 'channelsLast' && !batch.isContiguous('channelsLast')) batch = batch.contiguous('channelsLast');
-      return { images: batch, labels: labels.indexSelect(0, indices) };
+      return finisher.augment(images, labels, picked, rng);
     });
-  }
-
-  /** uint8 [B, H, W, 3] -> normalised float32 [B, 3, H, W] in the loader's memory format. */
-  #toFloat(nhwc: Tensor): Tensor {
-    // The NHWC bytes are already channels-last; for NCHW, transpose while still 1 byte per value.
-    const nchw = nhwc.permute([0, 3, 1, 2]);
-    const laidOut = this.memoryFormat === 'contiguous' ? nchw.contiguous() : nchw;
-    // One pass converts and normalises: shift + x * scale, promoted to float32.
-    return addcmul(this.#shift!, laidOut, this.#scale!);
   }
 
   /** Frees the device copy of the set (idempotent). */
   dispose(): void {
-    for (const t of [this.#images, this.#labels, this.#scale, this.#shift]) t?.dispose();
-    this.#images = this.#labels = this.#scale = this.#shift = undefined;
+    for (const t of [this.#images, this.#labels]) t?.dispose();
+    this.#finisher?.dispose();
+    this.#images = this.#labels = this.#finisher = undefined;
     this.#order = undefined;
   }
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+}
+
+/**
+ * The device-side end of every image pipeline: from uint8 NHWC images to
+ * normalised, augmented float batches. DeviceLoader gathers from the whole
+ * split; the streaming loader from one decoded batch.
+ */
+export class BatchFinisher {
+  #scale: Tensor;
+  #shift: Tensor;
+
+  constructor(
+    options: Pick<DeviceLoaderOptions, 'mean' | 'std'>,
+    readonly plan: AugmentPlan,
+    readonly device: Device,
+    readonly memoryFormat: 'contiguous' | 'channelsLast',
+  ) {
+    const mean = checkChannels(options.mean, 0, 'mean', false);
+    const std = checkChannels(options.std, 1, 'std', true);
+    // (x / 255 - mean) / std  ==  x * scale + shift; keep(): they live as long as the loader.
+    this.#scale = keep(tensor(std.map((s) => 1 / (255 * s)), [1, 3, 1, 1], { device }));
+    this.#shift = keep(tensor(mean.map((m, c) => -m / std[c]!), [1, 3, 1, 1], { device }));
+  }
+
+  /** Images `picked` of `source` (uint8 [N, H, W, 3]) with the plan's random crop, flip, affine and cutout drawn from `rng`. */
+  augment(source: Tensor, labels: Tensor, picked: ArrayLike<number>, rng: Rng): Batch {
+    const plan = this.plan;
+    const [, height, width] = source.shape as [number, number, number, number];
+    const params = uploadParams(drawBatchParams(rng, picked, plan, height, width), this.device);
+    const indices = params.ints.select(1, 0);
+    const gathered = plan.gathers ? gatherCropFlip(source, params.ints, plan.paddingMode) : source.indexSelect(0, indices);
+    let batch = this.toFloat(gathered);
+    if (plan.affine) batch = affine(batch, params.theta!, plan.fill);
+    if (plan.cutout > 0) cutout_(batch, params.ints, plan.cutout);
+    if (this.memoryFormat === 'channelsLast' && !batch.isContiguous('channelsLast')) batch = batch.contiguous('channelsLast');
+    return { images: batch, labels: labels.indexSelect(0, indices) };
+  }
+
+  /** uint8 [B, H, W, 3] -> normalised float32 [B, 3, H, W] in the loader's memory format. */
+  toFloat(nhwc: Tensor): Tensor {
+    // The NHWC bytes are already channels-last; for NCHW, transpose while still 1 byte per value.
+    const nchw = nhwc.permute([0, 3, 1, 2]);
+    const laidOut = this.memoryFormat === 'contiguous' ? nchw.contiguous() : nchw;
+    // One pass converts and normalises: shift + x * scale, promoted to float32.
+    return addcmul(this.#shift, laidOut, this.#scale);
+  }
+
+  dispose(): void {
+    this.#scale.dispose();
+    this.#shift.dispose();
   }
 }

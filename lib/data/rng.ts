@@ -113,4 +113,6 @@ export const RNG_STREAM = {
   order: 1,
   augment: 2,
   split: 3,
+  /** The streaming loader's per-image crops, drawn in its decode workers. */
+  crop: 4,
 } as const;

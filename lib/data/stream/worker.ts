@@ -1,0 +1,92 @@
+// A streaming decode worker: receives jobs (epoch, batch index, slot),
+// decodes that batch's files into the slot's shared pixels and labels, and
+// marks the slot ready (or failed, with the error) for the loader.
+import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import { Rng, RNG_STREAM } from '../rng';
+import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type WorkerSetup } from './protocol';
+import { decodeFile } from './transforms';
+
+const setup = workerData as WorkerSetup;
+// One libvips thread per worker: the loader runs one worker per core it may use.
+sharp.concurrency(1);
+sharp.cache(false);
+
+const control = new Int32Array(setup.control);
+const frameBytes = setup.height * setup.width * 3;
+const pixels = new Uint8Array(setup.pixels);
+const labels = new Int32Array(setup.slotLabels);
+const messages = new Uint8Array(setup.messages);
+const encoder = new TextEncoder();
+// Tells the loader this worker is up (the counter after the slots' fields).
+Atomics.add(control, setup.slots * SLOT_FIELDS, 1);
+let order: { epoch: number; indices: Int32Array } | undefined;
+
+function orderOf(epoch: number): Int32Array {
+  if (order?.epoch !== epoch) {
+    const count = setup.files.length;
+    const indices = setup.shuffle ? new Rng(setup.seed, RNG_STREAM.order, epoch).permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
+    order = { epoch, indices };
+  }
+  return order.indices;
+}
+
+function writeMessage(slot: number, text: string): void {
+  const bytes = encoder.encode(text).subarray(0, MESSAGE_BYTES);
+  messages.set(bytes, slot * MESSAGE_BYTES);
+  control[slot * SLOT_FIELDS + SLOT.messageBytes] = bytes.length;
+}
+
+function finish(slot: number, state: number): void {
+  Atomics.store(control, slot * SLOT_FIELDS + SLOT.state, state);
+  Atomics.notify(control, slot * SLOT_FIELDS + SLOT.state);
+}
+
+async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
+  const indices = orderOf(epoch);
+  const start = index * setup.batchSize;
+  const picked = indices.subarray(start, Math.min(indices.length, start + setup.batchSize));
+  const skipped: string[] = [];
+  let count = 0;
+  for (let k = 0; k < picked.length; k++) {
+    const item = picked[k]!;
+    const file = setup.files[item]!;
+    let decoded: Buffer;
+    try {
+      decoded = await decodeFile(file, setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
+    } catch (error) {
+      const reason = String((error as Error)?.message ?? error).split('\n')[0]!;
+      if (!setup.skipCorrupt) throw new Error(`${file}: cannot decode image: ${reason}`);
+      skipped.push(`${file}: ${reason}`);
+      continue;
+    }
+    const at = slot * setup.batchSize + count;
+    pixels.set(decoded, at * frameBytes);
+    labels[at] = setup.labels[item]!;
+    count++;
+  }
+  const base = slot * SLOT_FIELDS;
+  control[base + SLOT.epoch] = epoch;
+  control[base + SLOT.index] = index;
+  control[base + SLOT.count] = count;
+  control[base + SLOT.skipped] = skipped.length;
+  writeMessage(slot, skipped.join('\n'));
+}
+
+// Jobs run one at a time, in the order they were sent.
+let queue = Promise.resolve();
+parentPort!.on('message', (job: Job | 'close') => {
+  if (job === 'close') {
+    void queue.then(() => parentPort!.close());
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      await decodeBatch(job);
+      finish(job.slot, STATE.ready);
+    } catch (error) {
+      writeMessage(job.slot, String((error as Error)?.message ?? error));
+      finish(job.slot, STATE.failed);
+    }
+  });
+});
