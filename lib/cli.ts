@@ -68,6 +68,12 @@ const TRAIN_OPTIONS: Options = {
   'channels-last': { type: 'boolean' },
   'no-channels-last': { type: 'boolean' },
   nesterov: { type: 'boolean' },
+  stream: { type: 'boolean' },
+  'no-stream': { type: 'boolean' },
+  'memory-budget': { type: 'string' },
+  'train-transform': { type: 'string' },
+  'eval-transform': { type: 'string' },
+  'on-corrupt': { type: 'string' },
   'no-nesterov': { type: 'boolean' },
   tta: { type: 'boolean' },
   'no-tta': { type: 'boolean' },
@@ -108,6 +114,12 @@ Data:
   --val-fraction <f>       class-stratified validation split from train (0 = none)
   --test-fraction <f>      hold a test split out of train, for data without test/
   --top-k <k,...>          also report top-k accuracy, e.g. 5
+  --stream / --no-stream   decode image folders batch by batch in worker threads (default:
+                           when the decoded images would exceed --memory-budget)
+  --memory-budget <GB>     decoded images kept in memory at most (default: a quarter of RAM)
+  --train-transform <t>    streamed training images: resize | random-resized-crop
+  --eval-transform <t>     streamed validation/test images: resize | center-crop
+  --on-corrupt <what>      a streamed file that does not decode: skip (warned) | error
 Fine-tuning:
   --weights <file>         start from a checkpoint, .safetensors or .pt state dict (a head
                            of another class count keeps its new init)
@@ -198,6 +210,19 @@ function number(values: Record<string, unknown>, key: string, integer = false): 
   return value;
 }
 
+/** --stream and friends as a partial stream config (resolveConfig fills in the rest); undefined when none is given. */
+function streamOptions(values: Record<string, unknown>): Partial<TrainConfig['stream']> | undefined {
+  const stream: Partial<TrainConfig['stream']> = {};
+  if (values.stream) stream.mode = 'on';
+  if (values['no-stream']) stream.mode = 'off';
+  const budget = number(values, 'memory-budget');
+  if (budget !== undefined) stream.memoryBudget = Math.round(budget * 1e9);
+  if (values['train-transform'] !== undefined) stream.trainTransform = values['train-transform'] as never;
+  if (values['eval-transform'] !== undefined) stream.evalTransform = values['eval-transform'] as never;
+  if (values['on-corrupt'] !== undefined) stream.onCorrupt = values['on-corrupt'] as never;
+  return Object.keys(stream).length === 0 ? undefined : stream;
+}
+
 function parse(argv: string[], options: Options, command: string) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -252,6 +277,8 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   // --no-tta means one view, as for eval: no mirror and no shifts.
   if (values['no-tta']) Object.assign(options, { tta: false, ttaShift: 0 });
   if (values['no-plots']) options.plots = false;
+  const stream = streamOptions(values);
+  if (stream !== undefined) options.stream = stream as TrainConfig['stream'];
   const patience = number(values, 'early-stopping', true);
   if (patience !== undefined) options.earlyStopping = { monitor: 'valLoss', patience, minDelta: 0, restoreBest: true };
   const decay = number(values, 'ema');

@@ -158,3 +158,32 @@ t.test('bad options are clear errors', (t) => {
   t.throws(() => new StreamLoader({ ...items, labels: [] }, { batchSize: 1, targetSize: [8, 8] }), /0 labels for 1 files/);
   t.end();
 });
+
+t.test('memory is bounded by the prefetch depth, not by the data set', async (t) => {
+  // 1,200 images of 224x224: 181 MB decoded; 4 slots of 16 hold 9.6 MB.
+  const folder = path.join(dir, 'large');
+  fs.mkdirSync(folder);
+  const variants: Buffer[] = [];
+  for (let v = 0; v < 4; v++) {
+    const pixels = Buffer.alloc(224 * 224 * 3);
+    for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) pixels[3 * p + c] = (p % 224) * (c + 1 + v) + Math.floor(p / 224) * (3 - c);
+    variants.push(await sharp(pixels, { raw: { width: 224, height: 224, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
+  }
+  const files = Array.from({ length: 1200 }, (_, i) => {
+    const file = path.join(folder, `${i}.jpg`);
+    fs.writeFileSync(file, variants[i % 4]!);
+    return file;
+  });
+  const stream = new StreamLoader({ files, labels: files.map((_, i) => i % 4), classNames: ['a', 'b', 'c', 'd'] }, { batchSize: 16, targetSize: [224, 224], workers: 2, prefetch: 4, shuffle: true });
+  t.teardown(() => stream.dispose());
+  const rss: number[] = [];
+  let images = 0;
+  for (let index = 0; index < stream.numBatches; index++) {
+    images += tt.scope(() => stream.batch(0, index).images.shape[0]!);
+    rss.push(process.memoryUsage.rss());
+  }
+  t.equal(images, 1200);
+  const warm = rss[4]!;
+  const growth = Math.max(...rss) - warm;
+  t.ok(growth < 64e6, `RSS grew ${(growth / 1e6).toFixed(1)} MB over the epoch after warm-up (the decoded set is 181 MB)`);
+});

@@ -32,6 +32,27 @@ export interface PlateauConfig {
   minLr: number;
 }
 
+export interface StreamConfig {
+  /**
+   * 'auto': stream an image folder when its decoded images (count x height
+   * x width x 3 bytes at targetSize) would exceed memoryBudget; 'on':
+   * always (image folders); 'off': always decode into memory.
+   */
+  mode: 'auto' | 'on' | 'off';
+  /** Bytes the decoded images may take in memory before 'auto' streams (null: a quarter of this machine's RAM). */
+  memoryBudget: number | null;
+  /** Training images: 'resize' (the whole image, as the in-memory path) or 'random-resized-crop' (torchvision's RandomResizedCrop). */
+  trainTransform: 'resize' | 'random-resized-crop';
+  /** Validation and test images: 'resize', or 'center-crop' (shorter side to targetSize / 0.875, then the centre). */
+  evalTransform: 'resize' | 'center-crop';
+  /** A training or test file that does not decode: 'skip' it (counted, warned once) or 'error'. */
+  onCorrupt: 'skip' | 'error';
+  /** Decode threads (null: one per CPU). */
+  workers: number | null;
+  /** Batches decoded ahead, the memory bound (null: 2 per worker). */
+  prefetch: number | null;
+}
+
 export interface TrainConfig {
   model: ModelName;
   /**
@@ -52,6 +73,11 @@ export interface TrainConfig {
   cacheDir?: string;
   /** Resize images to [height, width] when decoding (Keras' target_size). */
   targetSize?: [number, number];
+  /**
+   * Image folders too large to decode into memory are streamed: decoded
+   * batch by batch in worker threads (lib/data/stream). See StreamConfig.
+   */
+  stream: StreamConfig;
   /** Fraction of train held out (class-stratified) for validation; 0 = none. */
   valFraction: number;
   /**
@@ -138,6 +164,7 @@ export const DEFAULTS: TrainConfig = {
   zeroInitResidual: false,
   valFraction: 0.1,
   testFraction: 0,
+  stream: { mode: 'auto', memoryBudget: null, trainTransform: 'resize', evalTransform: 'resize', onCorrupt: 'skip', workers: null, prefetch: null },
   topK: [],
   epochs: 15,
   batchSize: 128,
@@ -287,6 +314,22 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
   },
 };
 
+function checkStream(stream: StreamConfig): void {
+  if (typeof stream !== 'object' || stream === null) throw new ConfigError(`stream must be an object like ${shown(DEFAULTS.stream)}, got ${shown(stream)}`);
+  for (const key of Object.keys(stream)) {
+    if (!(key in DEFAULTS.stream)) throw new ConfigError(`unknown stream option '${key}' (options: ${Object.keys(DEFAULTS.stream).join(', ')})`);
+  }
+  oneOf(stream.mode, 'stream.mode', ['auto', 'on', 'off'] as const);
+  oneOf(stream.trainTransform, 'stream.trainTransform', ['resize', 'random-resized-crop'] as const);
+  oneOf(stream.evalTransform, 'stream.evalTransform', ['resize', 'center-crop'] as const);
+  oneOf(stream.onCorrupt, 'stream.onCorrupt', ['skip', 'error'] as const);
+  if (stream.memoryBudget !== null) finiteInRange(stream.memoryBudget, 'stream.memoryBudget', 0, Number.MAX_SAFE_INTEGER);
+  for (const key of ['workers', 'prefetch'] as const) {
+    const value = stream[key];
+    if (value !== null && (!Number.isInteger(value) || value < 1)) throw new ConfigError(`stream.${key} must be a positive integer or null, got ${shown(value)}`);
+  }
+}
+
 function checkProgressiveResize(plan: ProgressiveResize): void {
   const size = plan.startSize;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((side) => Number.isInteger(side) && side >= 8)) {
@@ -333,7 +376,10 @@ function oneOf<T extends string>(value: unknown, name: string, options: readonly
 }
 
 /** Merges preset and overrides over the defaults and checks everything. */
-export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetName } = {}): TrainConfig {
+/** Configuration as callers give it: any subset, stream options too. */
+export type ConfigOptions = Omit<Partial<TrainConfig>, 'stream'> & { stream?: Partial<StreamConfig>; preset?: PresetName };
+
+export function resolveConfig(options: ConfigOptions = {}): TrainConfig {
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new ConfigError(`unknown training option '${key}'`);
   }
@@ -341,6 +387,8 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
   const preset = options.preset === undefined ? {} : PRESETS[options.preset];
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const config: TrainConfig = { ...DEFAULTS, ...preset, ...defined } as TrainConfig;
+  // Stream options given in part keep the defaults of the rest.
+  if (typeof config.stream === 'object' && config.stream !== null) config.stream = { ...DEFAULTS.stream, ...config.stream };
   // config.model is checked against the registry when the model is built (lib/train/models.ts).
   if (typeof config.model !== 'string' || config.model === '') throw new ConfigError(`model must be a model name, got ${shown(config.model)}`);
   if (config.weights !== undefined && typeof config.weights !== 'string') throw new ConfigError(`weights must be a file path, got ${shown(config.weights)}`);
@@ -397,6 +445,7 @@ export function resolveConfig(options: Partial<TrainConfig> & { preset?: PresetN
     if (!Number.isInteger(h) || !Number.isInteger(w) || h < 8 || w < 8) throw new ConfigError(`targetSize must be [height, width] of at least 8 pixels`);
   }
   checkAugment(config);
+  checkStream(config.stream);
   return config;
 }
 

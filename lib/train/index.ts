@@ -1,7 +1,7 @@
 export { train, Trainer, type TrainOptions, type TrainResult, type StopReason, type LossFunction } from './trainer';
 export { registerModel, registeredModels, type ModelSpec, type ModelFactory } from './models';
 export { type GivenDataset } from './run-data';
-export { resolveConfig, DEFAULTS, PRESETS, ConfigError, type TrainConfig, type PresetName, type EarlyStoppingConfig } from './config';
+export { resolveConfig, DEFAULTS, PRESETS, ConfigError, type TrainConfig, type PresetName, type EarlyStoppingConfig, type StreamConfig, type ConfigOptions } from './config';
 export { type Callback, type EpochLogs, type BatchLogs, type TrainContext } from './callbacks';
 export { evaluate, formatEvaluation, predictLogits, topKAccuracy, type EvaluationResult, type MetricFunction } from './evaluate';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMeta, type CheckpointContents } from './checkpoint';

@@ -12,6 +12,7 @@ import type { DataInfo } from './checkpoint';
 import { ConfigError, type TrainConfig } from './config';
 import type { Precision } from './precision';
 import type { ShardOptions } from '../distributed/sampler';
+import { decideStreaming, describeStreaming, streamedSplits } from './stream-data';
 
 /** Image splits a caller supplies instead of `data`; without `test`, testFraction (or no test evaluation). */
 export interface GivenImages {
@@ -63,6 +64,13 @@ export async function prepareData(
   if (shard !== undefined && !imageData) throw new ConfigError('distributed training takes image data (data, or dataset as image sets) for now; tensors and Dataset objects train on one process');
   if (given !== undefined && isTensorData(given)) return tensorData(config, given, device, memoryFormat);
   if (given !== undefined && isGivenDatasets(given)) return datasetData(config, given, device, memoryFormat);
+  const streaming = given === undefined ? decideStreaming(config) : null;
+  if (streaming !== null) {
+    if (shard !== undefined) throw new ConfigError('distributed training does not stream yet: set stream.mode to \'off\' (the data must then fit in memory)');
+    process.stderr.write(`${describeStreaming(streaming, config.stream.mode)}\n`);
+    const splits = await streamedSplits(config, streaming, savedInfo, device, memoryFormat);
+    return finishData(config, splits.info, splits.train, splits.val, splits.testLoader, splits.trainCount);
+  }
   const data = (given as GivenImages | undefined) ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));
   const { rest, test } = holdOutTest(data.train, data.test, config);
   const { kept, heldOut } = stratifiedIndices(rest.labels, config.valFraction, config.seed);

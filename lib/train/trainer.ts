@@ -23,7 +23,7 @@ import { autocast, cuda, setNumThreads, trimMemory } from '../runtime';
 import type { Tensor } from '../tensor';
 import { CallbackList, type BatchLogs, type Callback, type EpochLogs, type TrainContext } from './callbacks';
 import { loadCheckpoint, type CheckpointContents, type PartialEpoch } from './checkpoint';
-import { ConfigError, type PresetName, type TrainConfig } from './config';
+import { ConfigError, type PresetName, type StreamConfig, type TrainConfig } from './config';
 import { EarlyStopping } from './early-stopping';
 import { evaluate, formatEvaluation, type EvaluationResult, type MetricFunction } from './evaluate';
 import { fineTuneGroups, freezeParameters, loadInitialWeights } from './fine-tune';
@@ -46,8 +46,10 @@ export type StopReason = 'completed' | 'early-stopping' | 'callback' | 'interrup
 /** The training loss: mean over the batch, from float32 logits and int64 class labels. */
 export type LossFunction = (logits: Tensor, labels: Tensor) => Tensor;
 
-export interface TrainOptions extends Omit<Partial<TrainConfig>, 'model'> {
+export interface TrainOptions extends Omit<Partial<TrainConfig>, 'model' | 'stream'> {
   preset?: PresetName;
+  /** Streaming of large image folders; options left out keep their defaults (DEFAULTS.stream). */
+  stream?: Partial<StreamConfig>;
   /**
    * What to train: a registered name ('resnet18', 'resnet34', or one given to
    * registerModel), a function (numClasses) => Module, or a Module (trained
@@ -111,7 +113,8 @@ function resolveDevice(config: TrainConfig): Device {
 const RUN_OPTIONS: ReadonlySet<string> = new Set(['resume', 'model', 'callbacks', 'progress', 'signal', 'handleSigint', 'dataset', 'loss', 'metrics', 'distributed']);
 
 function configOverrides(options: TrainOptions): Partial<TrainConfig> & { preset?: PresetName } {
-  return Object.fromEntries(Object.entries(options).filter(([key]) => !RUN_OPTIONS.has(key)));
+  // Partial stream options are completed by resolveConfig.
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !RUN_OPTIONS.has(key))) as Partial<TrainConfig>;
 }
 
 /** The model, its EMA copy and what trains them. */

@@ -50,7 +50,8 @@ export interface DecodeTarget {
 /** Decodes `file` to uint8 RGB [height, width, 3]; throws with libvips' first line on a bad file. */
 export async function decodeFile(file: string, target: DecodeTarget, rng: Rng): Promise<Buffer> {
   const bytes = await fs.promises.readFile(file);
-  const decoder = sharp(bytes, { failOn: 'warning' }).rotate();
+  // No EXIF rotation, as the in-memory path and PIL (torchvision's ImageFolder) decode.
+  const decoder = sharp(bytes, { failOn: 'warning' });
   if (target.transform === 'resize') return rgb(decoder.resize(target.width, target.height, { fit: 'fill' }), target);
   // The crops need the (EXIF-rotated) size: decode once to raw RGB, then crop and resize that.
   const { data, info } = await decoder.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
