@@ -13,15 +13,15 @@ import { checkDevice, type Device } from '../../device';
 import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 import { scope } from '../../memory';
 import { tensor } from '../../ops/creation';
-import { planAugment, type AugmentOptions } from '../augment';
+import { planAugment } from '../augment';
 import { DataError } from '../errors';
-import { BatchFinisher, type Batch } from '../loader';
+import { BatchFinisher, type Batch, type DeviceLoaderOptions } from '../loader';
 import { Rng, RNG_STREAM } from '../rng';
 import type { TargetSize } from '../types';
 import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type RandomResizedCropOptions, type StreamTransform, type WorkerSetup } from './protocol';
 
-export interface StreamLoaderOptions {
-  batchSize: number;
+/** DeviceLoader's options (order, normalisation, device-side augmentation), and how files are decoded. */
+export interface StreamLoaderOptions extends Omit<DeviceLoaderOptions, 'shard'> {
   /** [height, width] every image is brought to. */
   targetSize: TargetSize;
   /** How (default 'resize': the whole image, aspect ratio not kept, as the in-memory path). */
@@ -30,15 +30,6 @@ export interface StreamLoaderOptions {
   resizeShorter?: number;
   /** 'random-resized-crop': area and aspect-ratio ranges (torchvision's defaults). */
   crop?: Partial<RandomResizedCropOptions>;
-  device?: Device;
-  shuffle?: boolean;
-  dropLast?: boolean;
-  seed?: number;
-  mean?: readonly number[];
-  std?: readonly number[];
-  /** Device-side augmentation after decoding, as DeviceLoader's. */
-  augment?: AugmentOptions;
-  memoryFormat?: 'contiguous' | 'channelsLast';
   /** Decode worker threads (default: the number of CPUs). */
   workers?: number;
   /** Batches decoded ahead (default 2 per worker): the memory bound. */
