@@ -4,6 +4,7 @@
 // only on the seed, the epoch and the image's place in it).
 import * as fs from 'node:fs';
 import sharp, { type Sharp } from 'sharp';
+import { readImageHeader } from '../image-header';
 import type { Rng } from '../rng';
 import type { RandomResizedCropOptions, StreamTransform } from './protocol';
 
@@ -53,19 +54,22 @@ export async function decodeFile(file: string, target: DecodeTarget, rng: Rng): 
   // No EXIF rotation, as the in-memory path and PIL (torchvision's ImageFolder) decode.
   const decoder = sharp(bytes, { failOn: 'warning' });
   if (target.transform === 'resize') return rgb(decoder.resize(target.width, target.height, { fit: 'fill' }), target);
-  // The crops need the (EXIF-rotated) size: decode once to raw RGB, then crop and resize that.
-  const { data, info } = await decoder.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  const raw = () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
+  // The crops need the image's size: from the header when it says (JPEG, PNG), else from libvips.
+  const header = readImageHeader(bytes);
+  const size = header.width !== undefined && header.height !== undefined ? { width: header.width, height: header.height } : await decoder.metadata();
+  if (size.width === undefined || size.height === undefined) throw new Error('cannot tell the image size');
   if (target.transform === 'random-resized-crop') {
-    const box = randomCropBox(rng, info.width, info.height, target.crop);
-    return rgb(raw().extract(box).resize(target.width, target.height, { fit: 'fill' }), target);
+    // One pipeline: libvips crops while decoding, then resizes.
+    const box = randomCropBox(rng, size.width, size.height, target.crop);
+    // Bilinear, as torchvision's RandomResizedCrop (and 2x cheaper than sharp's default lanczos3 here).
+    return rgb(decoder.extract(box).resize(target.width, target.height, { fit: 'fill', kernel: 'linear' }), target);
   }
-  const scale = target.resizeShorter / Math.min(info.width, info.height);
-  const width = Math.max(target.width, Math.round(info.width * scale));
-  const height = Math.max(target.height, Math.round(info.height * scale));
-  const resized = await raw().resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  const scale = target.resizeShorter / Math.min(size.width, size.height);
+  const width = Math.max(target.width, Math.round(size.width * scale));
+  const height = Math.max(target.height, Math.round(size.height * scale));
+  const resized = await decoder.resize(width, height, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const box = { left: Math.floor((width - target.width) / 2), top: Math.floor((height - target.height) / 2), width: target.width, height: target.height };
-  return rgb(sharp(resized, { raw: { width, height, channels: info.channels } }).extract(box), target);
+  return rgb(sharp(resized.data, { raw: { width, height, channels: resized.info.channels } }).extract(box), target);
 }
 
 async function rgb(image: Sharp, target: DecodeTarget): Promise<Buffer> {

@@ -18,6 +18,8 @@ const pixels = new Uint8Array(setup.pixels);
 const labels = new Int32Array(setup.slotLabels);
 const messages = new Uint8Array(setup.messages);
 const encoder = new TextEncoder();
+/** Images decoded at once per worker. */
+const IN_FLIGHT = 4;
 // Tells the loader this worker is up (the counter after the slots' fields).
 Atomics.add(control, setup.slots * SLOT_FIELDS, 1);
 let order: { epoch: number; indices: Int32Array } | undefined;
@@ -46,25 +48,34 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
   const indices = orderOf(epoch);
   const start = index * setup.batchSize;
   const picked = indices.subarray(start, Math.min(indices.length, start + setup.batchSize));
+  // A few images in flight per worker: each sharp call waits on file reads and libuv's pool.
+  const decoded = new Array<Buffer | string>(picked.length);
+  let next = 0;
+  const decodeNext = async (): Promise<void> => {
+    while (next < picked.length) {
+      const k = next++;
+      const file = setup.files[picked[k]!]!;
+      try {
+        decoded[k] = await decodeFile(file, setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
+      } catch (error) {
+        decoded[k] = `${file}: ${String((error as Error)?.message ?? error).split('\n')[0]!}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, picked.length) }, decodeNext));
   const skipped: string[] = [];
   let count = 0;
-  for (let k = 0; k < picked.length; k++) {
-    const item = picked[k]!;
-    const file = setup.files[item]!;
-    let decoded: Buffer;
-    try {
-      decoded = await decodeFile(file, setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
-    } catch (error) {
-      const reason = String((error as Error)?.message ?? error).split('\n')[0]!;
-      if (!setup.skipCorrupt) throw new Error(`${file}: cannot decode image: ${reason}`);
-      skipped.push(`${file}: ${reason}`);
-      continue;
+  decoded.forEach((pixelsOrError, k) => {
+    if (typeof pixelsOrError === 'string') {
+      if (!setup.skipCorrupt) throw new Error(pixelsOrError.replace(': ', ': cannot decode image: '));
+      skipped.push(pixelsOrError);
+      return;
     }
     const at = slot * setup.batchSize + count;
-    pixels.set(decoded, at * frameBytes);
-    labels[at] = setup.labels[item]!;
+    pixels.set(pixelsOrError, at * frameBytes);
+    labels[at] = setup.labels[picked[k]!]!;
     count++;
-  }
+  });
   const base = slot * SLOT_FIELDS;
   control[base + SLOT.epoch] = epoch;
   control[base + SLOT.index] = index;
