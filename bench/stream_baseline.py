@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from data_baseline import BasicBlock  # bench/ is on sys.path: this script's folder
+
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
 
@@ -61,22 +63,6 @@ class JpegFolder(Dataset):
             pixels = np.asarray(image, dtype=np.uint8)
         x = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float().div_(255)
         return (x - MEAN) / STD, label
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, inp, out, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inp, out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out)
-        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or inp != out:
-            self.shortcut = nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out))
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
 
 
 class ResNet18(nn.Module):

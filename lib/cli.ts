@@ -68,13 +68,13 @@ const TRAIN_OPTIONS: Options = {
   'channels-last': { type: 'boolean' },
   'no-channels-last': { type: 'boolean' },
   nesterov: { type: 'boolean' },
+  'no-nesterov': { type: 'boolean' },
   stream: { type: 'boolean' },
   'no-stream': { type: 'boolean' },
   'memory-budget': { type: 'string' },
   'train-transform': { type: 'string' },
   'eval-transform': { type: 'string' },
   'on-corrupt': { type: 'string' },
-  'no-nesterov': { type: 'boolean' },
   tta: { type: 'boolean' },
   'no-tta': { type: 'boolean' },
   'no-plots': { type: 'boolean' },
@@ -233,7 +233,7 @@ function parse(argv: string[], options: Options, command: string) {
 }
 
 function trainOptions(values: Record<string, unknown>): TrainOptions {
-  const options: TrainOptions & Partial<TrainConfig> = {};
+  const options: TrainOptions & Omit<Partial<TrainConfig>, 'stream'> = {};
   const set = <K extends keyof TrainConfig>(key: K, value: TrainConfig[K] | undefined) => {
     if (value !== undefined) options[key] = value as never;
   };
@@ -278,7 +278,7 @@ function trainOptions(values: Record<string, unknown>): TrainOptions {
   if (values['no-tta']) Object.assign(options, { tta: false, ttaShift: 0 });
   if (values['no-plots']) options.plots = false;
   const stream = streamOptions(values);
-  if (stream !== undefined) options.stream = stream as TrainConfig['stream'];
+  if (stream !== undefined) options.stream = stream;
   const patience = number(values, 'early-stopping', true);
   if (patience !== undefined) options.earlyStopping = { monitor: 'valLoss', patience, minDelta: 0, restoreBest: true };
   const decay = number(values, 'ema');

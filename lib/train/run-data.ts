@@ -13,6 +13,7 @@ import { ConfigError, type TrainConfig } from './config';
 import type { Precision } from './precision';
 import type { ShardOptions } from '../distributed/sampler';
 import { decideStreaming, describeStreaming, streamedSplits } from './stream-data';
+import { splitRows, TEST_SPLIT_STREAM } from './splits';
 
 /** Image splits a caller supplies instead of `data`; without `test`, testFraction (or no test evaluation). */
 export interface GivenImages {
@@ -48,9 +49,6 @@ export interface RunData {
   testLoader: (() => BatchSource) | null;
   dispose(): void;
 }
-
-/** The test split's held-out part is drawn on its own RNG stream, independent of the validation split. */
-const TEST_SPLIT_STREAM = 1;
 
 export async function prepareData(
   config: TrainConfig,
@@ -111,7 +109,7 @@ function tensorData(config: TrainConfig, given: GivenTensors, device: Device, me
   if (ownTest !== undefined) checkTensorData(ownTest, classCount, 'dataset.test');
   const classes = classCount ?? Math.max(...labels) + 1;
   const classNames = given.classNames ?? Array.from({ length: classes }, (_, i) => String(i));
-  const { train: trainRows, val: valRows, test: testRows } = splitRows(labels, config, ownTest !== undefined);
+  const { train: trainRows, val: valRows, test: testRows } = splitRows(labels, config, ownTest === undefined ? null : 'dataset.test');
   const [, channels, height, width] = trainData.x.shape as [number, number, number, number];
   // Tensors are used as given: the identity normalisation is recorded for predict().
   const info: DataInfo = { classNames, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), height, width, source: 'tensors' };
@@ -124,21 +122,13 @@ function tensorData(config: TrainConfig, given: GivenTensors, device: Device, me
   return finishData(config, info, train, val, testLoader, trainRows.length);
 }
 
-/** Train, validation and test rows: testFraction first (its own RNG stream), then valFraction of the rest. */
-function splitRows(labels: Int32Array, config: TrainConfig, hasOwnTest: boolean): { train: number[]; val: number[]; test: number[] } {
-  if (hasOwnTest && config.testFraction > 0) throw new ConfigError(`testFraction ${config.testFraction}: dataset.test is given; set testFraction to 0`);
-  const test = config.testFraction > 0 ? stratifiedIndices(labels, config.testFraction, config.seed, TEST_SPLIT_STREAM) : { kept: [...labels.keys()], heldOut: [] };
-  const { kept, heldOut } = stratifiedIndices(test.kept.map((i) => labels[i]!), config.valFraction, config.seed);
-  return { train: kept.map((i) => test.kept[i]!), val: heldOut.map((i) => test.kept[i]!), test: test.heldOut };
-}
-
 function datasetData(config: TrainConfig, given: GivenDatasets, device: Device, memoryFormat: Precision['memoryFormat']): RunData {
   const trainSet: Dataset = 'train' in given && isDataset(given.train) ? given.train : (given as Dataset);
   const ownTest = 'train' in given && isDataset(given.train) ? given.test : undefined;
   const declared = given.classNames ?? trainSet.classNames;
   const labels = datasetLabels(trainSet, declared?.length);
   const classNames = declared ?? Array.from({ length: Math.max(...labels) + 1 }, (_, i) => String(i));
-  const rows = splitRows(labels, config, ownTest !== undefined);
+  const rows = splitRows(labels, config, ownTest === undefined ? null : 'dataset.test');
   const options = { device, seed: config.seed, memoryFormat };
   const evalOptions = { ...options, batchSize: config.evalBatchSize, shuffle: false, dropLast: false };
   const train = new DatasetLoader(trainSet, { ...options, batchSize: config.batchSize, shuffle: true, dropLast: true }, rows.train);

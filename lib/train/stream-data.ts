@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { channelStats, stratifiedIndices } from '../data';
+import { channelStats } from '../data';
 import { decodeImages } from '../data/decode';
 import { DataError } from '../data/errors';
 import { readImageHeader } from '../data/image-header';
@@ -17,6 +17,7 @@ import type { Device } from '../device';
 import type { DataInfo } from './checkpoint';
 import { ConfigError, type TrainConfig } from './config';
 import type { Precision } from './precision';
+import { splitRows } from './splits';
 
 /** Images sampled for the 'standardize' statistics of a streamed set (the in-memory path counts every pixel). */
 const STATS_SAMPLE = 500;
@@ -70,16 +71,10 @@ export interface StreamedSplits {
 /** The streamed run's splits (testFraction, then valFraction, as the in-memory path draws them) and loaders. */
 export async function streamedSplits(config: TrainConfig, decision: StreamDecision, savedInfo: DataInfo | undefined, device: Device, memoryFormat: Precision['memoryFormat']): Promise<StreamedSplits> {
   const { plan, height, width } = decision;
-  let rest = plan.train;
-  let test = plan.test;
-  if (config.testFraction > 0) {
-    if (test.length > 0) throw new ConfigError(`testFraction ${config.testFraction}: the data already has a test split (${test.length} images); set testFraction to 0`);
-    const { kept, heldOut } = stratifiedIndices(Int32Array.from(rest, (image) => image.label), config.testFraction, config.seed, 1);
-    [rest, test] = [kept.map((i) => rest[i]!), heldOut.map((i) => rest[i]!)];
-  }
-  const { kept, heldOut } = stratifiedIndices(Int32Array.from(rest, (image) => image.label), config.valFraction, config.seed);
-  const train = kept.map((i) => rest[i]!);
-  const val = heldOut.map((i) => rest[i]!);
+  const ownTest = plan.test.length > 0 ? `the data's test/ split (${plan.test.length} images)` : null;
+  const rows = splitRows(Int32Array.from(plan.train, (image) => image.label), config, ownTest);
+  const pick = (indices: number[]) => indices.map((i) => plan.train[i]!);
+  const [train, val, test] = [pick(rows.train), pick(rows.val), ownTest === null ? pick(rows.test) : plan.test];
   const stats = savedInfo ?? (config.normalization === 'rescale' ? { mean: [0, 0, 0], std: [1, 1, 1] } : await sampleStats(train, [height, width], config.seed));
   const info: DataInfo = { classNames: plan.classNames, mean: stats.mean, std: stats.std, height, width, source: decision.root };
   const { stream } = config;

@@ -95,6 +95,7 @@ export class StreamLoader {
   readonly #skippedFiles = new Set<string>();
   readonly #onSkip: (message: string) => void;
   readonly #timeoutMs: number;
+  #workerError: Error | undefined;
   #disposed = false;
 
   constructor(items: StreamItems, options: StreamLoaderOptions) {
@@ -169,8 +170,6 @@ export class StreamLoader {
       return worker;
     });
   }
-
-  #workerError: Error | undefined;
 
   get numBatches(): number {
     return this.dropLast ? Math.floor(this.count / this.batchSize) : Math.ceil(this.count / this.batchSize);

@@ -49,7 +49,7 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
   const start = index * setup.batchSize;
   const picked = indices.subarray(start, Math.min(indices.length, start + setup.batchSize));
   // A few images in flight per worker: each sharp call waits on file reads and libuv's pool.
-  const decoded = new Array<Buffer | string>(picked.length);
+  const decoded = new Array<Buffer | { file: string; reason: string }>(picked.length);
   let next = 0;
   const decodeNext = async (): Promise<void> => {
     while (next < picked.length) {
@@ -58,7 +58,7 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
       try {
         decoded[k] = await decodeFile(file, setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
       } catch (error) {
-        decoded[k] = `${file}: ${String((error as Error)?.message ?? error).split('\n')[0]!}`;
+        decoded[k] = { file, reason: String((error as Error)?.message ?? error).split('\n')[0]! };
       }
     }
   };
@@ -66,9 +66,10 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
   const skipped: string[] = [];
   let count = 0;
   decoded.forEach((pixelsOrError, k) => {
-    if (typeof pixelsOrError === 'string') {
-      if (!setup.skipCorrupt) throw new Error(pixelsOrError.replace(': ', ': cannot decode image: '));
-      skipped.push(pixelsOrError);
+    if (!Buffer.isBuffer(pixelsOrError)) {
+      const { file, reason } = pixelsOrError;
+      if (!setup.skipCorrupt) throw new Error(`${file}: cannot decode image: ${reason}`);
+      skipped.push(`${file}: ${reason}`);
       return;
     }
     const at = slot * setup.batchSize + count;
