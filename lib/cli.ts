@@ -114,7 +114,7 @@ Data:
   --val-fraction <f>       class-stratified validation split from train (0 = none)
   --test-fraction <f>      hold a test split out of train, for data without test/
   --top-k <k,...>          also report top-k accuracy, e.g. 5
-  --stream / --no-stream   decode image folders batch by batch in worker threads (default:
+  --stream / --no-stream   stream a folder or archive, batch by batch, in worker threads (default:
                            when the decoded images would exceed --memory-budget)
   --memory-budget <GB>     decoded images kept in memory at most (default: a quarter of RAM)
   --train-transform <t>    streamed training images: resize | random-resized-crop

@@ -6,10 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import t from 'tap';
-import { train, type TrainOptions } from '../lib/train/trainer';
+import { train, type TrainOptions, type TrainResult } from '../lib/train/trainer';
 import { decideStreaming } from '../lib/train/stream-data';
 import { resolveConfig } from '../lib/train/config';
 import { colourSet } from './helpers/synthetic';
+import { randomImageSet, writeBinaryFolder, writeTarGz } from './helpers/data-fixtures';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-stream-train-'));
 t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -53,23 +54,60 @@ function options(name: string, extra: Partial<TrainOptions> = {}): TrainOptions 
 
 t.before(() => writeFolder(data));
 
+let inMemory: Promise<TrainResult> | undefined;
+const inMemoryRun = (): Promise<TrainResult> => (inMemory ??= train(options('memory', { stream: { mode: 'off' } })));
+const record = (h: { trainLoss: number; valLoss?: number; valAccuracy?: number }) => [h.trainLoss, h.valLoss, h.valAccuracy];
+
 t.test('a streamed run is the in-memory run, step for step', async (t) => {
-  const inMemory = await train(options('memory', { stream: { mode: 'off' } }));
   const streamed = await train(options('streamed', { stream: { mode: 'on', workers: 2, prefetch: 3 } }));
-  const record = (h: { trainLoss: number; valLoss?: number; valAccuracy?: number }) => [h.trainLoss, h.valLoss, h.valAccuracy];
-  t.same(streamed.history.map(record), inMemory.history.map(record), 'same losses and validation, to the bit');
-  t.equal(streamed.test?.correct, inMemory.test?.correct, 'and the same test result');
+  const memory = await inMemoryRun();
+  t.same(streamed.history.map(record), memory.history.map(record), 'same losses and validation, to the bit');
+  t.equal(streamed.test?.correct, memory.test?.correct, 'and the same test result');
 });
 
-t.test('auto streams only past the memory budget, and says so', (t) => {
+t.test('auto streams only past the memory budget, and says so', async (t) => {
   // 90 images of 32x32x3 = 276,480 bytes decoded.
-  t.equal(decideStreaming(resolveConfig({ data, stream: { memoryBudget: 300_000 } })), null, 'under the budget: in memory');
-  const decision = decideStreaming(resolveConfig({ data, stream: { memoryBudget: 200_000 } }));
+  t.equal(await decideStreaming(resolveConfig({ data, stream: { memoryBudget: 300_000 } })), null, 'under the budget: in memory');
+  const decision = await decideStreaming(resolveConfig({ data, stream: { memoryBudget: 200_000 } }));
   t.equal(decision?.decodedBytes, 276_480, 'over it: streamed');
   t.throws(() => resolveConfig({ stream: { mode: 'sometimes' as never } }), /stream\.mode must be one of auto, on, off/);
   t.throws(() => resolveConfig({ stream: { budget: 1 } as never }), /unknown stream option 'budget'/);
-  t.throws(() => decideStreaming(resolveConfig({ data: path.join(root, 'x.tar.gz'), stream: { mode: 'on' } })), /needs an image folder/);
-  t.end();
+  await t.rejects(decideStreaming(resolveConfig({ data: path.join(root, 'x.tar.gz'), stream: { mode: 'on' } })), /needs an image folder .* or an archive of one/);
+});
+
+t.test('an archive streams from a pack of its encoded images, made once: the same run as in memory', async (t) => {
+  const archive = writeTarGz(path.join(root, 'colours.tar.gz'), root, ['colours']);
+  const cacheDir = path.join(root, 'archive-cache');
+  const config = (memoryBudget: number) => resolveConfig({ data: archive, cacheDir, stream: { memoryBudget } });
+  t.equal(await decideStreaming(config(300_000)), null, 'under the budget: in memory, and nothing copied');
+  t.same(fs.readdirSync(path.join(cacheDir, 'stream')).filter((name) => name.endsWith('.pack')), [], 'only the listing was kept');
+  const decision = await decideStreaming(config(200_000));
+  t.equal(decision?.decodedBytes, 276_480, 'over it: streamed');
+  const pack = decision!.pack!.file;
+  const packBytes = fs.statSync(pack).size;
+  const encodedBytes = ['train', 'test'].flatMap((split) => CLASSES.flatMap((name) => fs.readdirSync(path.join(data, split, name)).map((file) => fs.statSync(path.join(data, split, name, file)).size)));
+  t.equal(packBytes, encodedBytes.reduce((a, b) => a + b, 0), 'the pack holds the encoded files, byte for byte');
+
+  const before = fs.statSync(pack).mtimeMs;
+  const streamed = await train(options('archive-streamed', { data: archive, cacheDir, stream: { mode: 'on', workers: 2 } }));
+  t.equal(fs.statSync(pack).mtimeMs, before, 'the pack was reused, not copied again');
+  const memory = await inMemoryRun();
+  t.same(streamed.history.map(record), memory.history.map(record), 'same losses and validation as the in-memory run of the folder, to the bit');
+  t.equal(streamed.test?.correct, memory.test?.correct, 'and the same test result');
+
+  fs.truncateSync(pack, packBytes - 10);
+  const again = await decideStreaming(config(200_000));
+  t.equal(fs.statSync(again!.pack!.file).size, packBytes, 'a damaged pack is noticed and made again');
+});
+
+t.test("stream 'on' refuses what cannot stream, in one line", async (t) => {
+  const binaryArchive = path.join(root, 'binary.tar.gz');
+  const parent = path.join(root, 'binary-parent');
+  const set = randomImageSet(4, 32, 32, ['a', 'b']);
+  writeBinaryFolder(parent, set, set);
+  writeTarGz(binaryArchive, parent, ['cifar-10-batches-bin']);
+  await t.rejects(decideStreaming(resolveConfig({ data: binaryArchive, cacheDir: path.join(root, 'binary-cache'), stream: { mode: 'on' } })), /holds CIFAR-10's binary batches, which decode in memory/);
+  t.equal(await decideStreaming(resolveConfig({ data: binaryArchive, cacheDir: path.join(root, 'binary-cache'), stream: { memoryBudget: 1 } })), null, "'auto' decodes it in memory");
 });
 
 t.test('a corrupt training file is skipped with one warning; the run finishes', async (t) => {

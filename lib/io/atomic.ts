@@ -30,24 +30,65 @@ function failure(target: string, temp: string, error: unknown): FileWriteError {
 
 /** Writes through `write(fd)` into a temp file, then atomically renames it to `target`. */
 export function writeFileAtomic(target: string, write: (fd: number) => void): void {
-  const temp = tempPathFor(target);
-  let fd: number | undefined;
+  const temp = openTemp(target);
   try {
-    fd = fs.openSync(temp, 'wx', 0o644);
-    write(fd);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(temp, target);
+    write(temp.fd);
   } catch (error) {
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already failing; the original error matters
-      }
-    }
+    throw abandonTemp(target, temp, error);
+  }
+  commitTemp(target, temp);
+}
+
+/**
+ * writeFileAtomic for a writer that takes its time (an archive read as a
+ * stream). The writer's own errors (a corrupt source) pass through as they
+ * are; file-system errors become a FileWriteError. The temp file goes either way.
+ */
+export async function writeFileAtomicAsync(target: string, write: (fd: number) => Promise<void>): Promise<void> {
+  const temp = openTemp(target);
+  try {
+    await write(temp.fd);
+  } catch (error) {
+    const wrapped = abandonTemp(target, temp, error);
+    throw typeof (error as NodeJS.ErrnoException)?.code === 'string' && (error as NodeJS.ErrnoException).syscall !== undefined ? wrapped : error;
+  }
+  commitTemp(target, temp);
+}
+
+interface TempFile {
+  path: string;
+  fd: number;
+}
+
+function openTemp(target: string): TempFile {
+  const temp = tempPathFor(target);
+  try {
+    return { path: temp, fd: fs.openSync(temp, 'wx', 0o644) };
+  } catch (error) {
     throw failure(target, temp, error);
+  }
+}
+
+function abandonTemp(target: string, temp: TempFile, error: unknown): FileWriteError {
+  try {
+    fs.closeSync(temp.fd);
+  } catch {
+    // already failing; the original error matters
+  }
+  return failure(target, temp.path, error);
+}
+
+function commitTemp(target: string, temp: TempFile): void {
+  try {
+    fs.fsyncSync(temp.fd);
+  } catch (error) {
+    throw abandonTemp(target, temp, error);
+  }
+  try {
+    fs.closeSync(temp.fd);
+    fs.renameSync(temp.path, target);
+  } catch (error) {
+    throw failure(target, temp.path, error);
   }
   syncDirectory(path.dirname(path.resolve(target)));
 }

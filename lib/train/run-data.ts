@@ -62,7 +62,7 @@ export async function prepareData(
   if (shard !== undefined && !imageData) throw new ConfigError('distributed training takes image data (data, or dataset as image sets) for now; tensors and Dataset objects train on one process');
   if (given !== undefined && isTensorData(given)) return tensorData(config, given, device, memoryFormat);
   if (given !== undefined && isGivenDatasets(given)) return datasetData(config, given, device, memoryFormat);
-  const streaming = given === undefined ? decideStreaming(config) : null;
+  const streaming = given === undefined ? await decideStreaming(config) : null;
   if (streaming !== null) {
     if (shard !== undefined) throw new ConfigError('distributed training does not stream yet: set stream.mode to \'off\' (the data must then fit in memory)');
     process.stderr.write(`${describeStreaming(streaming, config.stream.mode)}\n`);

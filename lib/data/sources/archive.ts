@@ -9,18 +9,32 @@ import { Parser, type ReadEntry } from 'tar';
 import { DataError, describeFsError } from '../errors';
 import type { ProgressListener } from '../types';
 
-export interface ArchiveContents {
+/** What an archive's layout is told from: its file paths and its folders. */
+export interface ArchiveListing {
   /** Regular files by normalised POSIX path ('a/b/c.jpg', no './' prefix). */
-  files: Map<string, Buffer>;
+  files: ReadonlyMap<string, unknown>;
   /** Folders named by entries or implied by file paths. */
+  folders: ReadonlySet<string>;
+}
+
+export interface ArchiveContents extends ArchiveListing {
+  files: Map<string, Buffer>;
   folders: Set<string>;
 }
 
 export interface ReadArchiveOptions {
   /** Keep a file's bytes only when this returns true (others are skipped, not buffered). */
   keep?: (entryPath: string) => boolean;
+  /**
+   * Hands each kept file's bytes here, in archive order, instead of keeping
+   * them: `files` then maps the paths to empty buffers. For archives larger
+   * than memory (lib/data/stream/archive-pack.ts).
+   */
+  onFile?: (entryPath: string, data: Buffer) => void;
   onProgress?: ProgressListener;
 }
+
+const HANDED_ON = Buffer.alloc(0);
 
 /** True for names the archive reader accepts. */
 export function isArchivePath(file: string): boolean {
@@ -84,7 +98,18 @@ export async function readArchive(archive: string, options: ReadArchiveOptions =
           addParents(entryPath);
           const chunks: Buffer[] = [];
           entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-          entry.on('end', () => files.set(entryPath, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+          entry.on('end', () => {
+            const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+            try {
+              if (options.onFile === undefined) files.set(entryPath, data);
+              else {
+                options.onFile(entryPath, data);
+                files.set(entryPath, HANDED_ON);
+              }
+            } catch (error) {
+              fail(error);
+            }
+          });
         } catch (error) {
           entry.resume();
           fail(error);

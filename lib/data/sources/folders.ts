@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, describeFsError } from '../errors';
-import type { ArchiveContents } from './archive';
+import type { ArchiveListing } from './archive';
 
 export const IMAGE_FILE_PATTERN = /\.(jpe?g|png|webp)$/i;
 export const SPLITS = ['train', 'test'] as const;
@@ -115,7 +115,7 @@ export function planImageFolder(root: string): ImageTreePlan {
 // ---- image trees inside an archive -----------------------------------------
 
 /** The path prefix of train/ and test/ inside an archive ('' or 'top/'), or undefined. */
-export function findArchiveTreePrefix(contents: ArchiveContents): string | undefined {
+export function findArchiveTreePrefix(contents: ArchiveListing): string | undefined {
   if (contents.folders.has('train')) return '';
   const tops = [...contents.folders].filter((dir) => !dir.includes('/') && !isHidden(dir));
   if (tops.length === 1 && contents.folders.has(`${tops[0]}/train`)) return `${tops[0]}/`;
@@ -123,7 +123,7 @@ export function findArchiveTreePrefix(contents: ArchiveContents): string | undef
 }
 
 /** Lists an image tree inside an archive; keys are entry paths. */
-export function planArchiveTree(archive: string, contents: ArchiveContents, prefix: string): ImageTreePlan {
+export function planArchiveTree(archive: string, contents: ArchiveListing, prefix: string): ImageTreePlan {
   const listings: Record<SplitName, SplitListing | undefined> = { train: undefined, test: undefined };
   for (const split of SPLITS) {
     if (!contents.folders.has(`${prefix}${split}`)) continue;

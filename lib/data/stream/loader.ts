@@ -43,9 +43,12 @@ export interface StreamLoaderOptions extends Omit<DeviceLoaderOptions, 'shard'> 
 }
 
 export interface StreamItems {
+  /** Image files; for packed items, the names errors show (archive:entry). */
   files: readonly string[];
   labels: ArrayLike<number>;
   classNames: string[];
+  /** The items' bytes at these offsets of one pack file instead of in `files` (an archive, lib/data/stream/archive-pack.ts). */
+  pack?: { file: string; offsets: ArrayLike<number>; lengths: ArrayLike<number> };
 }
 
 /** How long batch() waits for the first worker to come up. */
@@ -102,6 +105,9 @@ export class StreamLoader {
     const count = items.files.length;
     if (count === 0) throw new ArgumentRangeError('StreamLoader: no files');
     if (items.labels.length !== count) throw new ArgumentRangeError(`StreamLoader: ${items.labels.length} labels for ${count} files`);
+    if (items.pack !== undefined && (items.pack.offsets.length !== count || items.pack.lengths.length !== count)) {
+      throw new ArgumentRangeError(`StreamLoader: the pack has ${items.pack.offsets.length} offsets and ${items.pack.lengths.length} lengths for ${count} files`);
+    }
     this.count = count;
     this.batchSize = positiveInteger(options.batchSize, 'batchSize');
     const size = options.targetSize;
@@ -148,6 +154,7 @@ export class StreamLoader {
     const labels = Int32Array.from(items.labels);
     const setup: WorkerSetup = {
       files: [...items.files],
+      pack: items.pack === undefined ? null : { file: items.pack.file, offsets: Float64Array.from(items.pack.offsets), lengths: Int32Array.from(items.pack.lengths) },
       labels,
       batchSize: this.batchSize,
       height: this.height,

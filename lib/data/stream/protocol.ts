@@ -24,8 +24,18 @@ export interface RandomResizedCropOptions {
   ratio: [number, number];
 }
 
+/** Images kept inside one pack file (an archive's, lib/data/stream/archive-pack.ts), by item. */
+export interface PackedItems {
+  file: string;
+  offsets: Float64Array;
+  lengths: Int32Array;
+}
+
 export interface WorkerSetup {
+  /** What errors name for each item: its path, or archive:entry for a packed one. */
   files: string[];
+  /** Where the items' bytes are when they are not files of their own; null: read `files`. */
+  pack: PackedItems | null;
   labels: Int32Array;
   batchSize: number;
   height: number;

@@ -1,8 +1,7 @@
-// Decoding one image file to uint8 RGB pixels of the target size, in a
+// Decoding one encoded image to uint8 RGB pixels of the target size, in a
 // streaming worker: plain resize, resize-shorter-side + centre crop, or a
 // random resized crop drawn from a seeded Rng (so a batch's crops depend
 // only on the seed, the epoch and the image's place in it).
-import * as fs from 'node:fs';
 import sharp, { type Sharp } from 'sharp';
 import { readImageHeader } from '../image-header';
 import type { Rng } from '../rng';
@@ -48,9 +47,8 @@ export interface DecodeTarget {
   crop: RandomResizedCropOptions;
 }
 
-/** Decodes `file` to uint8 RGB [height, width, 3]; throws with libvips' first line on a bad file. */
-export async function decodeFile(file: string, target: DecodeTarget, rng: Rng): Promise<Buffer> {
-  const bytes = await fs.promises.readFile(file);
+/** Decodes an encoded image to uint8 RGB [height, width, 3]; throws with libvips' first line on a bad file. */
+export async function decodeImage(bytes: Buffer, target: DecodeTarget, rng: Rng): Promise<Buffer> {
   // No EXIF rotation, as the in-memory path and PIL (torchvision's ImageFolder) decode.
   const decoder = sharp(bytes, { failOn: 'warning' });
   if (target.transform === 'resize') return rgb(decoder.resize(target.width, target.height, { fit: 'fill' }), target);

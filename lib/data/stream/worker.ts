@@ -1,11 +1,12 @@
 // A streaming decode worker: receives jobs (epoch, batch index, slot),
 // decodes that batch's files into the slot's shared pixels and labels, and
 // marks the slot ready (or failed, with the error) for the loader.
+import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { Rng, RNG_STREAM } from '../rng';
 import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type WorkerSetup } from './protocol';
-import { decodeFile } from './transforms';
+import { decodeImage } from './transforms';
 
 const setup = workerData as WorkerSetup;
 // One libvips thread per worker: the loader runs one worker per core it may use.
@@ -23,6 +24,19 @@ const IN_FLIGHT = 4;
 // Tells the loader this worker is up (the counter after the slots' fields).
 Atomics.add(control, setup.slots * SLOT_FIELDS, 1);
 let order: { epoch: number; indices: Int32Array } | undefined;
+// Opened once: every image of a pack is read from it at its offset.
+const packHandle = setup.pack === null ? null : fs.promises.open(setup.pack.file, 'r');
+// A pack that cannot be opened fails each read (named per image), not the worker.
+void packHandle?.catch(() => undefined);
+
+async function readItem(item: number): Promise<Buffer> {
+  if (setup.pack === null || packHandle === null) return fs.promises.readFile(setup.files[item]!);
+  const length = setup.pack.lengths[item]!;
+  const bytes = Buffer.alloc(length);
+  const { bytesRead } = await (await packHandle).read(bytes, 0, length, setup.pack.offsets[item]!);
+  if (bytesRead !== length) throw new Error(`the pack ${setup.pack.file} ends early (damaged: delete it to have it made again)`);
+  return bytes;
+}
 
 function orderOf(epoch: number): Int32Array {
   if (order?.epoch !== epoch) {
@@ -54,9 +68,10 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
   const decodeNext = async (): Promise<void> => {
     while (next < picked.length) {
       const k = next++;
-      const file = setup.files[picked[k]!]!;
+      const item = picked[k]!;
+      const file = setup.files[item]!;
       try {
-        decoded[k] = await decodeFile(file, setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
+        decoded[k] = await decodeImage(await readItem(item), setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
       } catch (error) {
         decoded[k] = { file, reason: String((error as Error)?.message ?? error).split('\n')[0]! };
       }
