@@ -28,26 +28,36 @@ const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
 
 /** Writes IMAGES CIFAR-10 training images upscaled to 224x224 as JPEG (quality 90), once. */
+/** `count` image indices taken from each class in turn: the archive lists CIFAR class by class, so its first 20,000 would be 4 classes. */
+function roundRobinByClass(labels: ArrayLike<number>, classes: number, count: number): number[] {
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]!]!.push(i);
+  const picked: number[] = [];
+  for (let round = 0; picked.length < count; round++) {
+    const before = picked.length;
+    for (const indices of byClass) if (round < indices.length && picked.length < count) picked.push(indices[round]!);
+    if (picked.length === before) throw new Error(`the archive holds fewer than ${count} training images`);
+  }
+  return picked;
+}
+
 async function makeFolder(archive: string): Promise<{ files: string[]; labels: number[] }> {
   const data = await loadDataset({ data: archive, showProgress: false });
   const { train, classNames } = data;
-  const files: string[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < IMAGES; i++) {
-    const label = train.labels[i]!;
-    files.push(path.join(ROOT, 'train', classNames[label]!, `${i}.jpg`));
-    labels.push(label);
-  }
-  const marker = path.join(ROOT, `complete-${IMAGES}`);
+  const sources = roundRobinByClass(train.labels, classNames.length, IMAGES);
+  const files = sources.map((i) => path.join(ROOT, 'train', classNames[train.labels[i]!]!, `${i}.jpg`));
+  const labels = sources.map((i) => train.labels[i]!);
+  const marker = path.join(ROOT, `complete-${IMAGES}-all-classes`);
   if (fs.existsSync(marker)) return { files, labels };
   for (const name of classNames) fs.mkdirSync(path.join(ROOT, 'train', name), { recursive: true });
   const frame = 32 * 32 * 3;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < IMAGES) {
-      const i = next++;
+      const n = next++;
+      const i = sources[n]!;
       const pixels = train.images.subarray(i * frame, (i + 1) * frame);
-      await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).resize(224, 224).jpeg({ quality: 90 }).toFile(files[i]!);
+      await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).resize(224, 224).jpeg({ quality: 90 }).toFile(files[n]!);
     }
   };
   await Promise.all(Array.from({ length: os.availableParallelism() }, worker));
@@ -61,7 +71,7 @@ function streamRate(files: string[], labels: number[]): { imagesPerSecond: numbe
     batchSize: STREAM_BATCH, targetSize: [224, 224], transform: 'random-resized-crop', augment: { flip: true }, mean: MEAN, std: STD, shuffle: true, seed: 1,
   });
   try {
-    tt.scope(() => loader.batch(0, 0));
+    tt.scope(() => loader.batch(0, 0).images.shape[0]);
     const firstBatchSeconds = (performance.now() - started) / 1000;
     const start = performance.now();
     let images = 0;
