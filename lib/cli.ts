@@ -155,7 +155,8 @@ Output:
   --no-plots               --quiet`,
   eval: `Usage: torchts eval <run-dir|checkpoint> [options]
 
-Evaluates the best (else last) checkpoint of a run on the test split.
+Evaluates a run's checkpoint on the test split: the weights its test used
+(testWeights: last for 'final', best for 'best').
   --data <path>            data to evaluate on (default: what the run trained on)
   --batch-size <n>         --tta / --no-tta       --device <d>
   --amp <mode>             bf16 | off (default: as the run trained, which reproduces

@@ -48,11 +48,27 @@ export interface InferenceOptions {
 export function resolveCheckpoint(location: string): string {
   if (!fs.existsSync(location)) throw new ConfigError(`checkpoint ${location} does not exist`);
   if (!fs.statSync(location).isDirectory()) return location;
-  for (const name of ['best.safetensors', 'last.safetensors']) {
+  for (const name of checkpointOrder(location)) {
     const file = path.join(location, name);
     if (fs.existsSync(file)) return file;
   }
   throw new ConfigError(`${location} holds no best.safetensors or last.safetensors`);
+}
+
+/**
+ * A run folder's checkpoints in the order to use them: first the weights its
+ * test evaluated (config.json's testWeights: 'final' -> last, 'best' ->
+ * best), so that eval reproduces the test the run printed; best first when
+ * the folder has no readable config.
+ */
+function checkpointOrder(runDir: string): string[] {
+  let testWeights: unknown;
+  try {
+    testWeights = (JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as { testWeights?: unknown }).testWeights;
+  } catch {
+    testWeights = undefined;
+  }
+  return testWeights === 'final' ? ['last.safetensors', 'best.safetensors'] : ['best.safetensors', 'last.safetensors'];
 }
 
 /** A fresh model of the run's architecture, to load its weights into. */
