@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import t from 'tap';
 import { train, type TrainOptions, type TrainResult } from '../lib/train/trainer';
 import { decideStreaming } from '../lib/train/stream-data';
+import { evaluateCheckpoint } from '../lib/train/predict';
 import { resolveConfig } from '../lib/train/config';
 import { colourSet } from './helpers/synthetic';
 import { randomImageSet, writeBinaryFolder, writeTarGz } from './helpers/data-fixtures';
@@ -94,6 +95,10 @@ t.test('an archive streams from a pack of its encoded images, made once: the sam
   const memory = await inMemoryRun();
   t.same(streamed.history.map(record), memory.history.map(record), 'same losses and validation as the in-memory run of the folder, to the bit');
   t.equal(streamed.test?.correct, memory.test?.correct, 'and the same test result');
+  const evaluated = await evaluateCheckpoint(streamed.runDir, { device: 'cpu' });
+  evaluated.loaded.model.dispose();
+  t.same([evaluated.result.correct, evaluated.result.loss], [streamed.test?.correct, streamed.test?.loss], 'evaluating the checkpoint gives the same test result');
+  t.notOk(fs.existsSync(path.join(cacheDir, 'decoded')), 'streamed, as the run did: nothing was decoded into the decode cache');
 
   fs.truncateSync(pack, packBytes - 10);
   const again = await decideStreaming(config(200_000));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inferenceMode } from '../autograd';
 import { decodeImages, DeviceLoader, loadDataset } from '../data';
+import type { StreamLoader } from '../data/stream/loader';
 import type { Device } from '../device';
 import { scope } from '../memory';
 import { Module } from '../nn/module';
@@ -12,11 +13,12 @@ import type { Tensor } from '../tensor';
 import { softmax } from '../ops/nn';
 import { cuda } from '../runtime';
 import { loadCheckpoint, type CheckpointMeta } from './checkpoint';
-import { ConfigError, type TrainConfig } from './config';
+import { ConfigError, DEFAULTS, type TrainConfig } from './config';
 import { modelSource, recordedModelName } from './models';
 import { releaseCheckpoint } from './run';
 import { evaluate, predictLogits, type EvaluationResult } from './evaluate';
 import { resolvePrecision, type Precision } from './precision';
+import { decideStreaming, streamedTestLoader } from './stream-data';
 
 export interface LoadedModel {
   model: Module;
@@ -163,6 +165,44 @@ export async function predict(
   }
 }
 
+/**
+ * The test split a checkpoint is evaluated on: streamed when the data is too
+ * large to decode into memory (by the run's stream options, as train()
+ * decides), else decoded through the decode cache.
+ */
+async function testLoaderFor(loaded: LoadedModel, where: { data: string | undefined; cacheDir: string | undefined; batchSize: number }): Promise<DeviceLoader | StreamLoader> {
+  const { config, data: info } = loaded.meta;
+  const checkClasses = (classNames: string[]): void => {
+    if (classNames.join('\n') !== info.classNames.join('\n')) {
+      throw new ConfigError(`the checkpoint knows classes [${info.classNames.join(', ')}] but the data has [${classNames.join(', ')}]`);
+    }
+  };
+  // Checkpoints from before streaming have no stream options: the defaults.
+  const stream = { ...DEFAULTS.stream, ...config.stream };
+  // A centre crop exists only on the streamed path: the run's test used it, so this evaluation streams too.
+  if (stream.evalTransform === 'center-crop' && stream.mode === 'auto') stream.mode = 'on';
+  const runConfig: TrainConfig = { ...config, data: where.data, cacheDir: where.cacheDir, targetSize: [info.height, info.width], stream };
+  const streaming = await decideStreaming(runConfig);
+  if (streaming !== null) {
+    checkClasses(streaming.plan.classNames);
+    const loader = streamedTestLoader(runConfig, streaming, info, loaded.device, loaded.precision.memoryFormat, where.batchSize);
+    if (loader === null) throw new ConfigError(`${streaming.root} has no test images to evaluate on`);
+    return loader;
+  }
+  const data = await loadDataset({ data: where.data, cacheDir: where.cacheDir, targetSize: [info.height, info.width] });
+  checkClasses(data.classNames);
+  return new DeviceLoader(data.test, {
+    batchSize: where.batchSize,
+    device: loaded.device,
+    shuffle: false,
+    dropLast: false,
+    seed: 0,
+    mean: info.mean,
+    std: info.std,
+    memoryFormat: loaded.precision.memoryFormat,
+  });
+}
+
 /** Evaluates a checkpoint on a data set's test split (default: the data it was trained on). */
 export async function evaluateCheckpoint(
   location: string,
@@ -171,20 +211,7 @@ export async function evaluateCheckpoint(
   const loaded = loadTrainedModel(location, options);
   try {
     const { config, data: info } = loaded.meta;
-    const data = await loadDataset({ data: options.data ?? config.data, cacheDir: options.cacheDir ?? config.cacheDir, targetSize: [info.height, info.width] });
-    if (data.classNames.join('\n') !== info.classNames.join('\n')) {
-      throw new ConfigError(`the checkpoint knows classes [${info.classNames.join(', ')}] but the data has [${data.classNames.join(', ')}]`);
-    }
-    const loader = new DeviceLoader(data.test, {
-      batchSize: options.batchSize ?? config.evalBatchSize,
-      device: loaded.device,
-      shuffle: false,
-      dropLast: false,
-      seed: 0,
-      mean: info.mean,
-      std: info.std,
-      memoryFormat: loaded.precision.memoryFormat,
-    });
+    const loader = await testLoaderFor(loaded, { data: options.data ?? config.data, cacheDir: options.cacheDir ?? config.cacheDir, batchSize: options.batchSize ?? config.evalBatchSize });
     try {
       // --no-tta means one view: no mirror and no shifts. Checkpoints from
       // before ttaShift existed have none, and those from before

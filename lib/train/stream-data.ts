@@ -122,15 +122,36 @@ export interface StreamedSplits {
 /** The streamed run's splits (testFraction, then valFraction, as the in-memory path draws them) and loaders. */
 export async function streamedSplits(config: TrainConfig, decision: StreamDecision, savedInfo: DataInfo | undefined, device: Device, memoryFormat: Precision['memoryFormat']): Promise<StreamedSplits> {
   const { plan, height, width } = decision;
+  const { train, val, test } = splitPlan(config, plan);
+  const stats = savedInfo ?? (config.normalization === 'rescale' ? { mean: [0, 0, 0], std: [1, 1, 1] } : await sampleStats(train.map((image) => encodedImage(decision, image)), [height, width], config.seed));
+  const info: DataInfo = { classNames: plan.classNames, mean: stats.mean, std: stats.std, height, width, source: decision.root };
+  const loaders = streamLoaders(config, decision, info, device, memoryFormat);
+  return {
+    info,
+    train: loaders.train(train),
+    val: val.length > 0 ? loaders.evaluation(val, config.evalBatchSize) : null,
+    testLoader: test.length > 0 ? () => loaders.evaluation(test, config.evalBatchSize) : null,
+    trainCount: train.length,
+  };
+}
+
+/** A trained run's test split, streamed (evaluating a checkpoint of a run too large to decode); null when there is none. */
+export function streamedTestLoader(config: TrainConfig, decision: StreamDecision, info: DataInfo, device: Device, memoryFormat: Precision['memoryFormat'], batchSize: number): StreamLoader | null {
+  const { test } = splitPlan(config, decision.plan);
+  return test.length > 0 ? streamLoaders(config, decision, info, device, memoryFormat).evaluation(test, batchSize) : null;
+}
+
+function splitPlan(config: TrainConfig, plan: ImageTreePlan): Record<'train' | 'val' | 'test', PlannedImage[]> {
   const ownTest = plan.test.length > 0 ? `the data's test/ split (${plan.test.length} images)` : null;
   const rows = splitRows(Int32Array.from(plan.train, (image) => image.label), config, ownTest);
   const pick = (indices: number[]) => indices.map((i) => plan.train[i]!);
-  const [train, val, test] = [pick(rows.train), pick(rows.val), ownTest === null ? pick(rows.test) : plan.test];
-  const stats = savedInfo ?? (config.normalization === 'rescale' ? { mean: [0, 0, 0], std: [1, 1, 1] } : await sampleStats(train.map((image) => encodedImage(decision, image)), [height, width], config.seed));
-  const info: DataInfo = { classNames: plan.classNames, mean: stats.mean, std: stats.std, height, width, source: decision.root };
+  return { train: pick(rows.train), val: pick(rows.val), test: ownTest === null ? pick(rows.test) : plan.test };
+}
+
+function streamLoaders(config: TrainConfig, decision: StreamDecision, info: DataInfo, device: Device, memoryFormat: Precision['memoryFormat']) {
   const { stream } = config;
   const common: Omit<StreamLoaderOptions, 'batchSize'> = {
-    targetSize: [height, width],
+    targetSize: [decision.height, decision.width],
     device,
     seed: config.seed,
     mean: info.mean,
@@ -142,23 +163,19 @@ export async function streamedSplits(config: TrainConfig, decision: StreamDecisi
   };
   const items = (images: PlannedImage[]): StreamItems => {
     const labels = images.map((image) => image.label);
-    if (decision.pack === null) return { files: images.map((image) => image.key), labels, classNames: plan.classNames };
+    const { classNames } = decision.plan;
+    if (decision.pack === null) return { files: images.map((image) => image.key), labels, classNames };
     const entries = images.map((image) => decision.pack!.entries.get(image.key)!);
     return {
       files: images.map((image) => `${decision.root}:${image.key}`),
       labels,
-      classNames: plan.classNames,
+      classNames,
       pack: { file: decision.pack.file, offsets: entries.map((entry) => entry.offset), lengths: entries.map((entry) => entry.length) },
     };
   };
-  const evalLoader = (images: PlannedImage[]) => new StreamLoader(items(images), { ...common, batchSize: config.evalBatchSize, transform: stream.evalTransform, shuffle: false, dropLast: false });
-  const trainLoader = new StreamLoader(items(train), { ...common, batchSize: config.batchSize, transform: stream.trainTransform, shuffle: true, dropLast: true, augment: config.augment });
   return {
-    info,
-    train: trainLoader,
-    val: val.length > 0 ? evalLoader(val) : null,
-    testLoader: test.length > 0 ? () => evalLoader(test) : null,
-    trainCount: train.length,
+    train: (images: PlannedImage[]) => new StreamLoader(items(images), { ...common, batchSize: config.batchSize, transform: stream.trainTransform, shuffle: true, dropLast: true, augment: config.augment }),
+    evaluation: (images: PlannedImage[], batchSize: number) => new StreamLoader(items(images), { ...common, batchSize, transform: stream.evalTransform, shuffle: false, dropLast: false }),
   };
 }
 
