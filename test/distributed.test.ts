@@ -16,7 +16,7 @@ import { readSafetensorsFile, writeSafetensorsFile } from '../lib/io/safetensors
 import { compareTensors } from './helpers/compare';
 import { buildNet } from './helpers/ddp-worker';
 import { runTsSync, spawnTs } from './helpers/child';
-import { randomImageSet, writeBinaryFolder } from './helpers/data-fixtures';
+import { randomImageSet, writeBinaryFolder, writeImageFolder } from './helpers/data-fixtures';
 import { loadCheckpoint } from '../lib/train/checkpoint';
 import { runReference } from './helpers/python';
 
@@ -212,6 +212,24 @@ if (support.available) {
     const resumed = runTsSync(cliChild, ['train', '--resume', runDir], { env });
     t.equal(resumed.status, 1);
     t.match(resumed.stderr, /trained on 2 process\(es\), this is 1.*--nproc-per-node 2/);
+  });
+
+  t.test('2 processes stream an image folder: each rank its shard, the same epochs as the in-memory 2-process run', async (t) => {
+    const folder = path.join(dir, 'folder');
+    await writeImageFolder(folder, { train: randomImageSet(80, 32, 32, names, 3), test: randomImageSet(12, 32, 32, names, 4) }, () => 'png');
+    const run = (name: string, stream: string) => {
+      const runDir = path.join(dir, name);
+      const result = runTsSync(cliChild, ['train', '--nproc-per-node', '2', ...recipe.slice(2), '--data', folder, stream, '--epochs', '2', '--run-dir', runDir], { env, timeout: 400_000 });
+      t.equal(result.status, 0, result.stderr);
+      const epochs = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)).filter((r) => r.type === 'epoch');
+      return { result, losses: epochs.map((r) => [r.trainLoss, r.trainAccuracy]) };
+    };
+    const streamed = run('run-2p-streamed', '--stream');
+    t.equal(streamed.result.stderr.match(/^streaming 92 images from /gm)?.length, 1, 'rank 0 says it streams, once');
+    t.equal(streamed.result.stdout.match(/^Test: accuracy/gm)?.length, 1, 'one test report');
+    t.match(streamed.result.stdout, /for 2 epochs of 5 steps \(batch 8\)/, "each rank trains on its shard: 40 of the 80 images");
+    const inMemory = run('run-2p-in-memory', '--no-stream');
+    t.same(streamed.losses, inMemory.losses, 'the same losses as the in-memory run, to the bit');
   });
 
   t.test('Ctrl-C on the launcher: every rank stops at the same step, rank 0 saves one checkpoint, exit 130', async (t) => {

@@ -98,6 +98,20 @@ t.test('a seeded order per epoch, the same by random access and from another loa
   t.same(label(b, 0, 1), first.labels.slice(4, 8));
 });
 
+t.test("distributed: each rank streams its shard of the epoch's order, by DistributedSampler's rule", async (t) => {
+  const items = await writeImages();
+  const whole = loader(items, { shuffle: true, seed: 7 });
+  const ranks = [0, 1].map((rank) => loader(items, { shuffle: true, seed: 7, shard: { rank, worldSize: 2 } }));
+  t.teardown(() => [whole, ...ranks].forEach((stream) => stream.dispose()));
+  const order = epochOf(whole, 2).labels;
+  for (const [rank, stream] of ranks.entries()) {
+    t.equal(stream.samplesPerEpoch, 14, `rank ${rank}: 27 images padded to 28, half each`);
+    const expected = Array.from({ length: 14 }, (_, i) => order[(rank + i * 2) % order.length]);
+    t.same(epochOf(stream, 2).labels, expected, `rank ${rank} takes every 2nd image of the epoch's order from ${rank} on`);
+  }
+  t.throws(() => loader(items, { shard: { rank: 2, worldSize: 2 } }), /StreamLoader shard: rank must be in 0\.\.1/);
+});
+
 t.test('a corrupt file is skipped and reported once, or is an error naming it', async (t) => {
   const items = await writeImages();
   const corrupt = path.join(dir, 'corrupt.jpg');

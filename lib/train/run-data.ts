@@ -64,9 +64,8 @@ export async function prepareData(
   if (given !== undefined && isGivenDatasets(given)) return datasetData(config, given, device, memoryFormat);
   const streaming = given === undefined ? await decideStreaming(config) : null;
   if (streaming !== null) {
-    if (shard !== undefined) throw new ConfigError('distributed training does not stream yet: set stream.mode to \'off\' (the data must then fit in memory)');
-    process.stderr.write(`${describeStreaming(streaming, config.stream.mode)}\n`);
-    const splits = await streamedSplits(config, streaming, savedInfo, device, memoryFormat);
+    if (shard === undefined || shard.rank === 0) process.stderr.write(`${describeStreaming(streaming, config.stream.mode)}\n`);
+    const splits = await streamedSplits(config, streaming, savedInfo, device, memoryFormat, shard);
     return finishData(config, splits.info, splits.train, splits.val, splits.testLoader, splits.trainCount);
   }
   const data = (given as GivenImages | undefined) ?? (await loadDataset({ data: config.data, cacheDir: config.cacheDir, targetSize: config.targetSize }));

@@ -18,6 +18,7 @@ import { indexArchive, readPacked, type ArchiveIndex, type PackedEntry } from '.
 import { StreamLoader, type StreamItems, type StreamLoaderOptions } from '../data/stream/loader';
 import { makeImageSet } from '../data/types';
 import type { Device } from '../device';
+import type { ShardOptions } from '../distributed/sampler';
 import type { DataInfo } from './checkpoint';
 import { ConfigError, type TrainConfig } from './config';
 import type { Precision } from './precision';
@@ -120,7 +121,14 @@ export interface StreamedSplits {
 }
 
 /** The streamed run's splits (testFraction, then valFraction, as the in-memory path draws them) and loaders. */
-export async function streamedSplits(config: TrainConfig, decision: StreamDecision, savedInfo: DataInfo | undefined, device: Device, memoryFormat: Precision['memoryFormat']): Promise<StreamedSplits> {
+export async function streamedSplits(
+  config: TrainConfig,
+  decision: StreamDecision,
+  savedInfo: DataInfo | undefined,
+  device: Device,
+  memoryFormat: Precision['memoryFormat'],
+  shard?: ShardOptions,
+): Promise<StreamedSplits> {
   const { plan, height, width } = decision;
   const { train, val, test } = splitPlan(config, plan);
   const stats = savedInfo ?? (config.normalization === 'rescale' ? { mean: [0, 0, 0], std: [1, 1, 1] } : await sampleStats(train.map((image) => encodedImage(decision, image)), [height, width], config.seed));
@@ -128,7 +136,7 @@ export async function streamedSplits(config: TrainConfig, decision: StreamDecisi
   const loaders = streamLoaders(config, decision, info, device, memoryFormat);
   return {
     info,
-    train: loaders.train(train),
+    train: loaders.train(train, shard),
     val: val.length > 0 ? loaders.evaluation(val, config.evalBatchSize) : null,
     testLoader: test.length > 0 ? () => loaders.evaluation(test, config.evalBatchSize) : null,
     trainCount: train.length,
@@ -174,7 +182,8 @@ function streamLoaders(config: TrainConfig, decision: StreamDecision, info: Data
     };
   };
   return {
-    train: (images: PlannedImage[]) => new StreamLoader(items(images), { ...common, batchSize: config.batchSize, transform: stream.trainTransform, shuffle: true, dropLast: true, augment: config.augment }),
+    train: (images: PlannedImage[], shard: ShardOptions | undefined) =>
+      new StreamLoader(items(images), { ...common, batchSize: config.batchSize, transform: stream.trainTransform, shuffle: true, dropLast: true, augment: config.augment, ...(shard === undefined ? {} : { shard }) }),
     evaluation: (images: PlannedImage[], batchSize: number) => new StreamLoader(items(images), { ...common, batchSize, transform: stream.evalTransform, shuffle: false, dropLast: false }),
   };
 }

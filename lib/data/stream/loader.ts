@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { checkDevice, type Device } from '../../device';
+import { checkShard, shardSize, type ShardOptions } from '../../distributed/sampler';
 import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 import { scope } from '../../memory';
 import { tensor } from '../../ops/creation';
@@ -21,7 +22,7 @@ import type { TargetSize } from '../types';
 import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type RandomResizedCropOptions, type StreamTransform, type WorkerSetup } from './protocol';
 
 /** DeviceLoader's options (order, normalisation, device-side augmentation), and how files are decoded. */
-export interface StreamLoaderOptions extends Omit<DeviceLoaderOptions, 'shard'> {
+export interface StreamLoaderOptions extends DeviceLoaderOptions {
   /** [height, width] every image is brought to. */
   targetSize: TargetSize;
   /** How (default 'resize': the whole image, aspect ratio not kept, as the in-memory path). */
@@ -85,6 +86,8 @@ export class StreamLoader {
   readonly seed: number;
   readonly classNames: string[];
   readonly slots: number;
+  /** Distributed training: this rank's shard of each epoch (DeviceLoader's rule); null: every image. */
+  readonly shard: Required<ShardOptions> | null;
   /** Files skipped so far because they did not decode. */
   skippedCount = 0;
 
@@ -132,6 +135,7 @@ export class StreamLoader {
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.classNames = items.classNames;
+    this.shard = options.shard === undefined ? null : checkShard(options.shard, 'StreamLoader shard');
     const workers = positiveInteger(options.workers ?? os.availableParallelism(), 'workers');
     this.slots = positiveInteger(options.prefetch ?? 2 * workers, 'prefetch');
     this.#timeoutMs = options.timeoutMs ?? 10 * 60_000;
@@ -160,6 +164,7 @@ export class StreamLoader {
       height: this.height,
       width: this.width,
       shuffle: this.shuffle,
+      shard: this.shard,
       seed: this.seed,
       transform,
       resizeShorter,
@@ -178,8 +183,14 @@ export class StreamLoader {
     });
   }
 
+  /** Images served per epoch: every file, or this rank's shard of them. */
+  get samplesPerEpoch(): number {
+    return this.shard === null ? this.count : shardSize(this.count, this.shard);
+  }
+
   get numBatches(): number {
-    return this.dropLast ? Math.floor(this.count / this.batchSize) : Math.ceil(this.count / this.batchSize);
+    const samples = this.samplesPerEpoch;
+    return this.dropLast ? Math.floor(samples / this.batchSize) : Math.ceil(samples / this.batchSize);
   }
 
   get isDisposed(): boolean {
@@ -219,7 +230,8 @@ export class StreamLoader {
       const labelTensor = tensor(labels, [count], { device }).to('int64');
       if (!this.#finisher.plan.random) return { images: this.#finisher.toFloat(images), labels: labelTensor };
       const picked = Int32Array.from({ length: count }, (_, i) => i);
-      return this.#finisher.augment(images, labelTensor, picked, new Rng(this.seed, RNG_STREAM.augment, epoch, index));
+      const rng = this.shard === null ? new Rng(this.seed, RNG_STREAM.augment, epoch, index) : new Rng(this.seed, RNG_STREAM.augment, epoch, index, this.shard.rank);
+      return this.#finisher.augment(images, labelTensor, picked, rng);
     });
   }
 

@@ -8,6 +8,8 @@
 // waits on that state with Atomics.wait. Messages (loader -> worker) only
 // carry jobs, which workers receive while the loader is busy training.
 
+import type { ShardOptions } from '../../distributed/sampler';
+
 /** How each image is brought to the target size. */
 export type StreamTransform =
   /** Resized to the target size, aspect ratio not kept (Keras' target_size; what the in-memory path does). */
@@ -41,6 +43,8 @@ export interface WorkerSetup {
   height: number;
   width: number;
   shuffle: boolean;
+  /** This rank's shard of each epoch's order; null: all of it. */
+  shard: Required<ShardOptions> | null;
   seed: number;
   transform: StreamTransform;
   resizeShorter: number;

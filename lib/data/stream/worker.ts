@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
+import { shardOrder } from '../../distributed/sampler';
 import { Rng, RNG_STREAM } from '../rng';
 import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type WorkerSetup } from './protocol';
 import { decodeImage } from './transforms';
@@ -41,10 +42,15 @@ async function readItem(item: number): Promise<Buffer> {
 function orderOf(epoch: number): Int32Array {
   if (order?.epoch !== epoch) {
     const count = setup.files.length;
-    const indices = setup.shuffle ? new Rng(setup.seed, RNG_STREAM.order, epoch).permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
-    order = { epoch, indices };
+    const all = setup.shuffle ? new Rng(setup.seed, RNG_STREAM.order, epoch).permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
+    order = { epoch, indices: setup.shard === null ? all : shardOrder(all, setup.shard) };
   }
   return order.indices;
+}
+
+/** The crop of the image at `place` in this rank's epoch order (ranks draw apart, as the device-side augmentation does). */
+function cropRng(epoch: number, place: number): Rng {
+  return setup.shard === null ? new Rng(setup.seed, RNG_STREAM.crop, epoch, place) : new Rng(setup.seed, RNG_STREAM.crop, epoch, place, setup.shard.rank);
 }
 
 function writeMessage(slot: number, text: string): void {
@@ -71,7 +77,7 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
       const item = picked[k]!;
       const file = setup.files[item]!;
       try {
-        decoded[k] = await decodeImage(await readItem(item), setup, new Rng(setup.seed, RNG_STREAM.crop, epoch, start + k));
+        decoded[k] = await decodeImage(await readItem(item), setup, cropRng(epoch, start + k));
       } catch (error) {
         decoded[k] = { file, reason: String((error as Error)?.message ?? error).split('\n')[0]! };
       }
