@@ -55,7 +55,7 @@ export async function decideStreaming(config: TrainConfig): Promise<StreamDecisi
   const isArchive = isArchivePath(resolved) && fs.existsSync(resolved) && fs.statSync(resolved).isFile();
   const cacheDir = resolveCacheDir(config.cacheDir);
   // An archive is listed first (cached) and copied into its pack only when it streams.
-  const candidate = isArchive ? await archiveCandidate(resolved, cacheDir, mode, false) : folderCandidate(resolved);
+  const candidate = isArchive ? await archiveCandidate(resolved, cacheDir, mode) : folderCandidate(resolved);
   if (candidate === undefined) {
     if (mode === 'on') throw new ConfigError(`stream.mode 'on' needs an image folder (train/<class>/*.jpg) or an archive of one; ${resolved} is neither`);
     return null;
@@ -77,8 +77,8 @@ function folderCandidate(resolved: string): Candidate | undefined {
   return { root, plan, imageSize: () => sizeOf(plan.train[0]!.key, fs.readFileSync(plan.train[0]!.key)) };
 }
 
-async function archiveCandidate(archive: string, cacheDir: string, mode: TrainConfig['stream']['mode'], pack: boolean): Promise<Candidate | undefined> {
-  const index = await archiveIndex(archive, cacheDir, pack);
+async function archiveCandidate(archive: string, cacheDir: string, mode: TrainConfig['stream']['mode']): Promise<Candidate | undefined> {
+  const index = await archiveIndex(archive, cacheDir, false);
   if (index.binary) {
     if (mode === 'on') throw new ConfigError(`stream.mode 'on': ${archive} holds CIFAR-10's binary batches, which decode in memory (184 MB); set stream.mode to 'auto' or 'off'`);
     return undefined;
