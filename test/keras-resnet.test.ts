@@ -9,6 +9,8 @@ import * as tt from '../lib';
 import * as nn from '../lib/nn';
 import { kerasResNet18, kerasSummary, samePadding } from '../lib/models/keras-resnet';
 import { resolveConfig } from '../lib/train/config';
+import { buildOptimizer, buildSchedule } from '../lib/train/optimization';
+import type { ReduceLROnPlateau } from '../lib/optim/schedulers';
 import { loadCheckpoint } from '../lib/train/checkpoint';
 import { releaseCheckpoint } from '../lib/train/run';
 import { train } from '../lib/train/trainer';
@@ -86,9 +88,27 @@ t.test('the seed preset is the run the log shows', (t) => {
   t.equal(config.model, 'resnet18-keras');
   t.equal(config.batchSize, 16, '2813 steps per epoch over 45,000 images');
   t.same([config.optimizer, config.lr, config.adamEps, config.epochs], ['adam', 0.01, 1e-7, 20], "Adam at the log's lr, with Keras' epsilon");
-  t.same([config.schedule, config.plateau.patience, config.plateau.minLr], ['plateau', 3, 1e-3]);
+  t.same([config.schedule, config.plateau.patience, config.plateau.minLr], ['plateau', 2, 1e-3], "Keras' patience 3 in PyTorch's rule (more than 2 bad epochs)");
   t.same(config.earlyStopping, { monitor: 'trainLoss', patience: 3, minDelta: 0.001, restoreBest: false });
   t.same([config.testWeights, config.bestMonitor, config.normalization, config.valFraction], ['best', 'valLoss', 'rescale', 0.1]);
+  t.end();
+});
+
+t.test("on the post's own val_loss curve, the seed's plateau rule drops the lr when its log does: for epoch 13, and not below 1e-3", (t) => {
+  // val_loss of epochs 1-20 in the post's log (../shared/seed/resnet18-keras-cifar10-blog.txt); its lr: 0.0100 for 1-12, 9.9999e-04 from 13.
+  const valLoss = [1.2521, 1.1318, 1.089, 1.0904, 0.7205, 0.6743, 0.7149, 0.7091, 0.6305, 0.7267, 0.6524, 0.6691, 0.414, 0.4191, 0.4149, 0.4156, 0.4225, 0.4228, 0.4216, 0.4166];
+  const config = resolveConfig({ preset: 'seed', data: 'unused' });
+  const model = new nn.Linear(1, 1);
+  const optimizer = buildOptimizer(model, config);
+  const schedule = buildSchedule(optimizer, config, 2813) as ReduceLROnPlateau;
+  const lrOfEpoch: number[] = [];
+  for (const loss of valLoss) {
+    lrOfEpoch.push(optimizer.getLr(0));
+    schedule.step(loss);
+  }
+  t.same(lrOfEpoch.slice(0, 12), new Array(12).fill(0.01), 'epochs 1-12 at 0.01');
+  t.ok(lrOfEpoch.slice(12).every((lr) => Math.abs(lr - 1e-3) < 1e-12), `epochs 13-20 at 1e-3 (${lrOfEpoch.slice(12).join(', ')})`);
+  model.dispose();
   t.end();
 });
 
