@@ -15,7 +15,7 @@ import { affine, cutout_, drawBatchParams, gatherCropFlip, planAugment, uploadPa
 import { Rng, RNG_STREAM } from './rng';
 import type { ImageSet } from './types';
 import { ArgumentRangeError, ArgumentTypeError } from '../errors';
-import { checkShard, shardOrder, shardSize, type ShardOptions } from '../distributed/sampler';
+import { checkShard, rankedRng, shardOrder, shardSize, type ShardOptions } from '../distributed/sampler';
 
 export interface DeviceLoaderOptions {
   batchSize: number;
@@ -161,7 +161,7 @@ export class DeviceLoader {
         return { images: finisher.toFloat(images.narrow(0, start, picked.length)), labels: labels.narrow(0, start, picked.length).clone() };
       }
       // Ranks draw their own augmentation; one process keeps the draws it always had.
-      const rng = this.shard === null ? new Rng(this.seed, RNG_STREAM.augment, epoch, index) : new Rng(this.seed, RNG_STREAM.augment, epoch, index, this.shard.rank);
+      const rng = rankedRng(this.seed, RNG_STREAM.augment, this.shard, epoch, index);
       return finisher.augment(images, labels, picked, rng);
     });
   }

@@ -28,6 +28,15 @@ export function shardSize(count: number, shard: ShardOptions): number {
   return dropLast ? Math.floor(count / worldSize) : Math.ceil(count / worldSize);
 }
 
+/**
+ * The random stream of one batch or image of an epoch: with a shard it is
+ * salted with the rank, so ranks draw different augmentations; without one
+ * it is the single-process stream, unchanged.
+ */
+export function rankedRng(seed: number, stream: number, shard: ShardOptions | null, ...parts: number[]): Rng {
+  return shard === null ? new Rng(seed, stream, ...parts) : new Rng(seed, stream, ...parts, shard.rank);
+}
+
 /** This rank's part of an epoch's order (the same `order` on every rank). */
 export function shardOrder(order: Int32Array, shard: ShardOptions): Int32Array {
   const { rank, worldSize } = checkShard(shard, 'shardOrder');

@@ -117,7 +117,7 @@ async function scanArchive(archive: string, write: (data: Buffer) => void, onPro
       entries.push([entry, offset, data.length]);
       offset += data.length;
     },
-    ...(onProgress === undefined ? {} : { onProgress }),
+    onProgress,
   });
   return { binary, firstImageSize, folders: [...contents.folders], entries };
 }

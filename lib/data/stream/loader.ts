@@ -10,14 +10,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { checkDevice, type Device } from '../../device';
-import { checkShard, shardSize, type ShardOptions } from '../../distributed/sampler';
+import { checkShard, rankedRng, shardSize, type ShardOptions } from '../../distributed/sampler';
 import { ArgumentRangeError, ArgumentTypeError } from '../../errors';
 import { scope } from '../../memory';
 import { tensor } from '../../ops/creation';
 import { planAugment } from '../augment';
 import { DataError } from '../errors';
 import { BatchFinisher, type Batch, type DeviceLoaderOptions } from '../loader';
-import { Rng, RNG_STREAM } from '../rng';
+import { RNG_STREAM } from '../rng';
 import type { TargetSize } from '../types';
 import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type RandomResizedCropOptions, type StreamTransform, type WorkerSetup } from './protocol';
 
@@ -230,7 +230,7 @@ export class StreamLoader {
       const labelTensor = tensor(labels, [count], { device }).to('int64');
       if (!this.#finisher.plan.random) return { images: this.#finisher.toFloat(images), labels: labelTensor };
       const picked = Int32Array.from({ length: count }, (_, i) => i);
-      const rng = this.shard === null ? new Rng(this.seed, RNG_STREAM.augment, epoch, index) : new Rng(this.seed, RNG_STREAM.augment, epoch, index, this.shard.rank);
+      const rng = rankedRng(this.seed, RNG_STREAM.augment, this.shard, epoch, index);
       return this.#finisher.augment(images, labelTensor, picked, rng);
     });
   }

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
-import { shardOrder } from '../../distributed/sampler';
+import { rankedRng, shardOrder } from '../../distributed/sampler';
 import { Rng, RNG_STREAM } from '../rng';
 import { MESSAGE_BYTES, SLOT, SLOT_FIELDS, STATE, type Job, type WorkerSetup } from './protocol';
 import { decodeImage } from './transforms';
@@ -31,11 +31,12 @@ const packHandle = setup.pack === null ? null : fs.promises.open(setup.pack.file
 void packHandle?.catch(() => undefined);
 
 async function readItem(item: number): Promise<Buffer> {
-  if (setup.pack === null || packHandle === null) return fs.promises.readFile(setup.files[item]!);
-  const length = setup.pack.lengths[item]!;
+  const { pack } = setup;
+  if (pack === null) return fs.promises.readFile(setup.files[item]!);
+  const length = pack.lengths[item]!;
   const bytes = Buffer.alloc(length);
-  const { bytesRead } = await (await packHandle).read(bytes, 0, length, setup.pack.offsets[item]!);
-  if (bytesRead !== length) throw new Error(`the pack ${setup.pack.file} ends early (damaged: delete it to have it made again)`);
+  const { bytesRead } = await (await packHandle!).read(bytes, 0, length, pack.offsets[item]!);
+  if (bytesRead !== length) throw new Error(`the pack ${pack.file} ends early (damaged: delete it to have it made again)`);
   return bytes;
 }
 
@@ -46,11 +47,6 @@ function orderOf(epoch: number): Int32Array {
     order = { epoch, indices: setup.shard === null ? all : shardOrder(all, setup.shard) };
   }
   return order.indices;
-}
-
-/** The crop of the image at `place` in this rank's epoch order (ranks draw apart, as the device-side augmentation does). */
-function cropRng(epoch: number, place: number): Rng {
-  return setup.shard === null ? new Rng(setup.seed, RNG_STREAM.crop, epoch, place) : new Rng(setup.seed, RNG_STREAM.crop, epoch, place, setup.shard.rank);
 }
 
 function writeMessage(slot: number, text: string): void {
@@ -77,7 +73,7 @@ async function decodeBatch({ epoch, index, slot }: Job): Promise<void> {
       const item = picked[k]!;
       const file = setup.files[item]!;
       try {
-        decoded[k] = await decodeImage(await readItem(item), setup, cropRng(epoch, start + k));
+        decoded[k] = await decodeImage(await readItem(item), setup, rankedRng(setup.seed, RNG_STREAM.crop, setup.shard, epoch, start + k));
       } catch (error) {
         decoded[k] = { file, reason: String((error as Error)?.message ?? error).split('\n')[0]! };
       }
