@@ -15,33 +15,7 @@ import type { OptimizerName, PresetName } from '../lib/train/config';
 import type { EpochLogs } from '../lib/train/callbacks';
 import { modelSource } from '../lib/train/models';
 import { resolveConfig } from '../lib/train/config';
-import { interpolate } from '../lib/ops/nn';
-import { Module } from '../lib/nn/module';
-import type { Tensor } from '../lib/tensor';
-
-/**
- * Upscales the model's input by an integer factor, nearest (Keras' load_img
- * default), before the wrapped network: the images of a 32x32 run seen as
- * flow_from_directory(target_size=(224, 224)) would load them, at no memory
- * cost for the decoded split.
- */
-class NearestUpscale extends Module {
-  readonly net: Module;
-
-  constructor(net: Module, readonly factor: number) {
-    super();
-    this.net = this.registerModule('net', net);
-  }
-
-  forward(input: Tensor): Tensor {
-    const upscaled = interpolate(input, { scaleFactor: this.factor, mode: 'nearest' });
-    try {
-      return this.net.forward(upscaled);
-    } finally {
-      upscaled.dispose();
-    }
-  }
-}
+import { NearestUpscale, parseUpscale } from './lib/nearest-upscale';
 
 type Overrides = Partial<Pick<TrainOptions, 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'threads'>>;
 
@@ -74,8 +48,7 @@ async function main(): Promise<void> {
   const preset = values.preset as PresetName;
   const changes = overrides(values);
   const modelName = values.model ?? resolveConfig({ preset }).model;
-  const upscale = values.upscale === undefined ? 1 : Number(values.upscale);
-  if (!Number.isInteger(upscale) || upscale < 1) throw new Error(`--upscale must be a positive integer, got ${values.upscale}`);
+  const upscale = parseUpscale(values.upscale);
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchts-epoch1-'));
   try {
     const seen: { first?: EpochLogs } = {};
