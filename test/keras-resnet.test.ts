@@ -88,6 +88,7 @@ t.test('the seed preset is the run the log shows', (t) => {
   t.equal(config.model, 'resnet18-keras');
   t.equal(config.batchSize, 16, '2813 steps per epoch over 45,000 images');
   t.same([config.optimizer, config.lr, config.momentum, config.nesterov, config.weightDecay, config.epochs], ['sgd', 0.01, 0, false, 0, 20], "Keras' SGD as it comes: the log's lr 0.01, no momentum, no decay");
+  t.equal(resolveConfig({ preset: 'seed', data: 'unused', optimizer: 'adam' }).adamEps, 1e-7, "with --optimizer adam, Keras' Adam epsilon");
   t.same([config.schedule, config.plateau.patience, config.plateau.minLr], ['plateau', 2, 1e-3], "Keras' patience 3 in PyTorch's rule (more than 2 bad epochs)");
   t.same(config.earlyStopping, { monitor: 'trainLoss', patience: 3, minDelta: 0.001, restoreBest: false });
   t.same([config.testWeights, config.bestMonitor, config.normalization, config.valFraction], ['best', 'valLoss', 'rescale', 0.1]);

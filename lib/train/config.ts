@@ -242,6 +242,8 @@ export const PRESETS: Record<PresetName, Partial<TrainConfig>> = {
     lr: 0.01,
     momentum: 0,
     nesterov: false,
+    // Keras' Adam epsilon, for `--preset seed --optimizer adam` (the listed code's optimizer).
+    adamEps: 1e-7,
     weightDecay: 0,
     schedule: 'plateau',
     plateau: { monitor: 'valLoss', factor: 0.1, patience: 2, threshold: 1e-4, cooldown: 0, minLr: 1e-3 },
